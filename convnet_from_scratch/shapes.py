@@ -181,3 +181,27 @@ def conv_output_shape(
     rows = conv_output_size(input_hw[0], window[0], strides[0], pad_h)
     cols = conv_output_size(input_hw[1], window[1], strides[1], pad_w)
     return rows, cols
+
+
+def padded_output_size(
+    size: int, window: int, stride: int, pad_before: int, pad_after: int
+) -> int:
+    """Return the output length of one axis whose padding is given per side.
+
+    The kernels receive padding as ``(top, bottom, left, right)`` rather than as a
+    mode, so they call this instead of `conv_output_size`. The length is
+    ``1 + floor((n + pad_before + pad_after - f) / s)``.
+
+    Raises
+    ------
+    ValueError
+        If the window does not fit in the padded input.
+    """
+    padded = size + pad_before + pad_after
+    if padded < window:
+        raise ValueError(
+            "Computed output size would be zero or negative: the window of length "
+            f"{window} does not fit in an input of length {size} padded with "
+            f"{pad_before} before and {pad_after} after."
+        )
+    return 1 + (padded - window) // stride
