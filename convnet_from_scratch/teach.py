@@ -25,6 +25,7 @@ def add_teaching_commands(subparsers) -> None:
     """Add ``explain``, ``trace`` and the picture commands to ``subparsers``."""
     _add_explain(subparsers)
     _add_trace(subparsers)
+    _add_pictures(subparsers)
 
 
 # explain
@@ -177,4 +178,211 @@ def run_trace(args: argparse.Namespace) -> int:
         paths = write_frames(trace, args.out)
         where = paths[0] if len(paths) == 1 else f"{len(paths)} frames in {args.out}"
         print(f"\nWrote {where}")
+    return 0
+
+
+# Pictures
+
+
+def _add_pictures(subparsers) -> None:
+    preview = subparsers.add_parser(
+        "augment-preview",
+        help="draw a photo and random versions of it, per augmentation transform",
+    )
+    preview.add_argument("image", type=Path, help="a photo")
+    preview.add_argument("--out", type=Path, required=True, help="folder for PNGs")
+    preview.add_argument(
+        "--image-size",
+        default="150",
+        help="resize the photo to side S or HxW in pixels first (default: 150)",
+    )
+    preview.add_argument(
+        "--count",
+        default="8",
+        help="random versions per transform, 1 to 15 (default: 8)",
+    )
+    preview.add_argument("--seed", type=int, default=0, help="seed of the draws")
+    preview.set_defaults(run=run_augment_preview)
+
+    filters = subparsers.add_parser(
+        "filters", help="draw the first convolution layer's filters of a model file"
+    )
+    filters.add_argument("model", type=Path, help="model.npz written by train")
+    filters.add_argument("--out", type=Path, required=True, help="PNG to write")
+    filters.set_defaults(run=run_filters)
+
+    maps = subparsers.add_parser(
+        "feature-maps", help="draw each layer's output for one photo"
+    )
+    maps.add_argument("model", type=Path, help="model.npz written by train")
+    maps.add_argument("image", type=Path, help="a photo")
+    maps.add_argument("--out", type=Path, required=True, help="folder for PNGs")
+    maps.add_argument(
+        "--channels", default="16", help="channels drawn per layer (default: 16)"
+    )
+    maps.set_defaults(run=run_feature_maps)
+
+    confusion = subparsers.add_parser(
+        "confusion",
+        help="draw the confusion matrix and the misclassified validation photos",
+    )
+    confusion.add_argument("model", type=Path, help="model.npz written by train")
+    confusion.add_argument(
+        "data",
+        type=Path,
+        help="the DATA folder given to train: train/ and validation/ class folders, "
+        "or class folders to split",
+    )
+    confusion.add_argument("--out", type=Path, required=True, help="folder for PNGs")
+    confusion.add_argument(
+        "--seed",
+        type=int,
+        help="seed of the split (default: the one in history.json beside the model, "
+        "else 0)",
+    )
+    confusion.add_argument(
+        "--validation-fraction",
+        type=float,
+        help="share of each class held out when DATA is split (default: the one in "
+        "history.json beside the model, else 0.2)",
+    )
+    confusion.add_argument("--batch-size", type=int, default=32)
+    confusion.set_defaults(run=run_confusion)
+
+    curves = subparsers.add_parser(
+        "curves", help="draw the learning curves of several runs in one plot"
+    )
+    curves.add_argument(
+        "runs", type=Path, nargs="+", metavar="RUN", help="run folder or history.json"
+    )
+    curves.add_argument("--out", type=Path, required=True, help="PNG to write")
+    curves.set_defaults(run=run_curves)
+
+
+def _check_png_path(path: Path) -> None:
+    if path.suffix.lower() != ".png":
+        raise ValueError(
+            f"Invalid value for --out. Expected a file ending in .png. Received "
+            f"{str(path)!r}."
+        )
+
+
+def _load_model(path: Path):
+    from .model_file import load_model
+
+    return load_model(path)
+
+
+def _model_image(model, path: Path):
+    """Load a photo at the model's input size, rescaled as in training."""
+    from .blog_model import BLOG_RESCALE
+    from .data import load_image
+
+    size = tuple(model.preprocessing.get("image_size", model.input_shape[:2]))
+    rescale = model.preprocessing.get("rescale", BLOG_RESCALE)
+    return load_image(path, size) * rescale
+
+
+def run_augment_preview(args: argparse.Namespace) -> int:
+    from .data import load_image
+    from .figures import augmentation_preview
+
+    size = parse_pair("--image-size", args.image_size)
+    count = parse_dims("--count", args.count, (1,))[0]
+    image = load_image(args.image, size)
+    results = augmentation_preview(image, args.out, count=count, seed=args.seed)
+    for name in results:
+        print(args.out / f"augment_{name}.png")
+    return 0
+
+
+def run_filters(args: argparse.Namespace) -> int:
+    from .figures import plot_filters
+
+    _check_png_path(args.out)
+    tiles = plot_filters(_load_model(args.model), args.out)
+    print(f"Wrote {len(tiles)} filters to {args.out}")
+    return 0
+
+
+def run_feature_maps(args: argparse.Namespace) -> int:
+    from .figures import feature_maps
+
+    channels = parse_dims("--channels", args.channels, (1,))[0]
+    model = _load_model(args.model)
+    outputs = feature_maps(model, _model_image(model, args.image), args.out, channels)
+    for index, (name, output) in enumerate(outputs, start=1):
+        shape = "x".join(map(str, output.shape[1:]))
+        drawn = f"  {args.out / f'{index:02d}_{name}.png'}" if output.ndim == 4 else ""
+        print(f"{name:<18} {shape:<12}{drawn}".rstrip())
+    names = model.class_names or ["class 0", "class 1"]
+    probability = float(outputs[-1][1].reshape(-1)[0])
+    print(f"p({names[1]}) = {probability:.4f}")
+    return 0
+
+
+def run_confusion(args: argparse.Namespace) -> int:
+    from .cli import CommandError, make_iterators
+    from .figures import (
+        evaluate_images,
+        format_confusion,
+        plot_confusion,
+        plot_misclassified,
+    )
+
+    model = _load_model(args.model)
+    height, width = model.input_shape[:2]
+    if height != width:
+        # NOTE: cli.make_iterators resizes to squares only.
+        raise CommandError(
+            f"The model reads {height}x{width} images; confusion supports square "
+            "inputs only."
+        )
+    meta = _training_meta(args.model)
+    split = argparse.Namespace(
+        data=args.data,
+        image_size=height,
+        batch_size=args.batch_size,
+        seed=args.seed if args.seed is not None else meta.get("seed", 0),
+        validation_fraction=(
+            args.validation_fraction
+            if args.validation_fraction is not None
+            else meta.get("validation_fraction", 0.2)
+        ),
+    )
+    _, validation = make_iterators(split, augment=False)
+    evaluation = evaluate_images(model, validation)
+    args.out.mkdir(parents=True, exist_ok=True)
+    plot_confusion(evaluation, args.out / "confusion.png")
+    shown = plot_misclassified(evaluation, args.out / "misclassified.png")
+
+    print(format_confusion(evaluation))
+    print(f"{len(shown)} misclassified photos drawn")
+    print(f"Wrote {args.out / 'confusion.png'}, {args.out / 'misclassified.png'}")
+    return 0
+
+
+def _training_meta(model_path: Path) -> dict:
+    """Return the ``meta`` entry of the history.json beside a model, or {}."""
+    import json
+
+    history = model_path.parent / "history.json"
+    if not history.is_file():
+        return {}
+    try:
+        return json.loads(history.read_text()).get("meta", {})
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def run_curves(args: argparse.Namespace) -> int:
+    from .figures import compare_learning_curves
+
+    _check_png_path(args.out)
+    histories = compare_learning_curves(args.runs, args.out)
+    for label, history in histories.items():
+        epochs = len(history.get("loss", []))
+        last = history.get("val_accuracy", [float("nan")])[-1]
+        print(f"{label}: {epochs} epochs, final val_accuracy {last:.4f}")
+    print(f"Wrote {args.out}")
     return 0
