@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .activations import log_sigmoid, sigmoid
+
 EPSILON = 1e-7
 
 
@@ -78,9 +80,9 @@ def binary_crossentropy_from_logits(y_true: np.ndarray, logits: np.ndarray) -> f
         Inputs of the final sigmoid.
     """
     _check_pair(y_true, logits, "logits")
-    per_sample = (
-        np.maximum(logits, 0.0) - logits * y_true + np.log1p(np.exp(-np.abs(logits)))
-    )
+    # log1p(exp(-|z|)), written through log_sigmoid, which never underflows in exp.
+    softplus_of_minus_abs = np.minimum(logits, 0.0) - log_sigmoid(logits)
+    per_sample = np.maximum(logits, 0.0) - logits * y_true + softplus_of_minus_abs
     return float(np.mean(per_sample))
 
 
@@ -89,12 +91,8 @@ def binary_crossentropy_from_logits_gradient(
 ) -> np.ndarray:
     """Return d(loss)/d(logits), which is ``(sigmoid(z) - y) / N``."""
     _check_pair(y_true, logits, "logits")
-    # Written without exp(z) for z > 0, so no logit overflows.
-    exp_neg = np.exp(-np.abs(logits))
-    probability = np.where(
-        logits >= 0, 1.0 / (1.0 + exp_neg), exp_neg / (1.0 + exp_neg)
-    )
-    return ((probability - y_true) / y_true.size).astype(logits.dtype, copy=False)
+    gradient = (sigmoid(logits) - y_true) / y_true.size
+    return gradient.astype(logits.dtype, copy=False)
 
 
 def binary_accuracy(
