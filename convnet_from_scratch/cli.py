@@ -1,0 +1,336 @@
+"""Command line: ``python -m convnet_from_scratch train | predict | summary``.
+
+Every command ends with a one-line error and exit status 2 on bad arguments or bad
+files, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .blog_model import BLOG_AUGMENTATION, BLOG_RESCALE, build_blog_model
+from .model_file import ModelFileError, load_model
+from .plots import BLOG_ACCURACY, plot_learning_curves
+
+PROGRAM = "convnet_from_scratch"
+RUN_FILES = ("model.npz", "history.json", "learning_curve.png")
+
+log = logging.getLogger(PROGRAM)
+
+
+class CommandError(Exception):
+    """A user-facing failure: printed as one line, exit status 2."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive int, got {text!r}"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive int, got {value}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a value in (0, 1), got {value}")
+    return value
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a value in [0, 1), got {value}")
+    return value
+
+
+def _learning_rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (np.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
+    return value
+
+
+# train
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options that both engines' `train` commands share."""
+    parser.add_argument(
+        "data",
+        type=Path,
+        help="folder with train/ and validation/ class folders, or a folder of class "
+        "folders to split",
+    )
+    parser.add_argument("--out", type=Path, required=True, help="run folder to write")
+    parser.add_argument("--epochs", type=_positive_int, default=50)
+    parser.add_argument("--batch-size", type=_positive_int, default=32)
+    parser.add_argument(
+        "--image-size",
+        type=_positive_int,
+        default=75,
+        help="images are resized to this square side, in pixels (default: 75)",
+    )
+    parser.add_argument("--learning-rate", type=_learning_rate, default=1e-3)
+    parser.add_argument(
+        "--dropout", type=_rate, default=0.25, help="dropout rate (default: 0.25)"
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the split, weights, shuffling and augmentation",
+    )
+    parser.add_argument(
+        "--validation-fraction",
+        type=_fraction,
+        default=0.2,
+        help="share of each class held out when DATA has no train/ and validation/ "
+        "folders (default: 0.2)",
+    )
+    parser.add_argument(
+        "--no-augment",
+        action="store_true",
+        help="train on rescaled images only, without the blog's augmentation",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the files of an earlier run in --out",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def check_run_folder(out: Path, overwrite: bool, names=RUN_FILES) -> None:
+    """Refuse to replace an earlier run's files unless ``overwrite`` is set."""
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"--out {out} exists and is not a folder.")
+    existing = [name for name in names if (out / name).exists()]
+    if existing and not overwrite:
+        raise CommandError(
+            f"{out} already holds {', '.join(existing)} from an earlier run. "
+            "Choose another --out or pass --overwrite."
+        )
+
+
+def make_iterators(args: argparse.Namespace, augment: bool):
+    """Build the training and validation iterators for ``args.data``."""
+    from .data import DirectoryIterator, ImageAugmenter, split_class_folders
+
+    data = args.data
+    if not data.is_dir():
+        raise CommandError(f"Data folder not found: {data}")
+    size = (args.image_size, args.image_size)
+    train_augmenter = ImageAugmenter(
+        **(BLOG_AUGMENTATION if augment else {}), rescale=BLOG_RESCALE
+    )
+    validation_augmenter = ImageAugmenter(rescale=BLOG_RESCALE)
+    common = {"target_size": size, "batch_size": args.batch_size}
+    if (data / "train").is_dir() and (data / "validation").is_dir():
+        train = DirectoryIterator(
+            data / "train",
+            augmenter=train_augmenter,
+            shuffle=True,
+            seed=args.seed,
+            **common,
+        )
+        validation = DirectoryIterator(
+            data / "validation",
+            augmenter=validation_augmenter,
+            shuffle=False,
+            classes=list(train.class_indices),
+            **common,
+        )
+        return train, validation
+    train_files, validation_files = split_class_folders(
+        data, args.validation_fraction, args.seed
+    )
+    train = DirectoryIterator(
+        data,
+        files=train_files,
+        augmenter=train_augmenter,
+        shuffle=True,
+        seed=args.seed,
+        **common,
+    )
+    validation = DirectoryIterator(
+        data,
+        files=validation_files,
+        augmenter=validation_augmenter,
+        shuffle=False,
+        classes=list(train.class_indices),
+        **common,
+    )
+    return train, validation
+
+
+def write_history(path: Path, history: dict, meta: dict) -> None:
+    """Write ``history.json``: Keras's per-epoch keys plus a ``meta`` entry."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps({**history, "meta": meta}, indent=2) + "\n")
+    os.replace(temporary, path)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    check_run_folder(args.out, args.overwrite)
+    train, validation = make_iterators(args, augment=not args.no_augment)
+    class_names = list(train.class_indices)
+    print(
+        f"Training on {train.samples} images, validating on {validation.samples}, "
+        f"classes {class_names} (0, 1)."
+    )
+
+    model = build_blog_model(
+        args.image_size,
+        dropout=args.dropout,
+        seed=args.seed,
+        learning_rate=args.learning_rate,
+    )
+    model.class_names = class_names
+    model.preprocessing = {
+        "image_size": [args.image_size, args.image_size],
+        "rescale": BLOG_RESCALE,
+    }
+
+    started = time.perf_counter()
+    history = model.fit(
+        train,
+        epochs=args.epochs,
+        validation_data=validation,
+        verbose=0 if args.quiet else 1,
+    )
+    seconds = time.perf_counter() - started
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    model.save(args.out / "model.npz")
+    meta = {
+        "engine": PROGRAM,
+        "image_size": args.image_size,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
+        "dropout": args.dropout,
+        "seed": args.seed,
+        "augment": not args.no_augment,
+        "class_names": class_names,
+        "train_samples": train.samples,
+        "validation_samples": validation.samples,
+        "wall_seconds": round(seconds, 1),
+    }
+    write_history(args.out / "history.json", history.history, meta)
+    plot_learning_curves(
+        {PROGRAM: history.history},
+        args.out / "learning_curve.png",
+        title=f"{PROGRAM}, {args.image_size}x{args.image_size}, {args.epochs} epochs",
+    )
+
+    last = {key: values[-1] for key, values in history.history.items()}
+    print(
+        f"Finished {args.epochs} epochs in {seconds:.0f} s: "
+        f"loss {last['loss']:.4f}, accuracy {last['accuracy']:.4f}, "
+        f"val_loss {last['val_loss']:.4f}, val_accuracy {last['val_accuracy']:.4f} "
+        f"(the blog: accuracy {BLOG_ACCURACY['accuracy']}, "
+        f"val_accuracy {BLOG_ACCURACY['val_accuracy']})."
+    )
+    print(f"Wrote {', '.join(str(args.out / name) for name in RUN_FILES)}")
+    return 0
+
+
+# predict
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from .data import load_image
+
+    model = load_model(args.model)
+    size = tuple(model.preprocessing.get("image_size", model.input_shape[:2]))
+    rescale = model.preprocessing.get("rescale", BLOG_RESCALE)
+    names = model.class_names or ["class 0", "class 1"]
+    images = np.stack([load_image(path, size) for path in args.images]) * rescale
+    probabilities = model.predict(images.astype(np.float32))[:, 0]
+    for path, probability in zip(args.images, probabilities, strict=True):
+        index = int(probability > 0.5)
+        confidence = probability if index else 1.0 - probability
+        print(f"{path}\t{names[index]}\t{confidence:.4f}")
+    return 0
+
+
+# summary
+
+
+def run_summary(args: argparse.Namespace) -> int:
+    if args.model is not None:
+        model = load_model(args.model)
+    else:
+        model = build_blog_model(args.image_size, dropout=args.dropout)
+    print(model.summary())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {PROGRAM}",
+        description="Train and use a convnet written by hand in NumPy and Numba.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser(
+        "train", help="train the blog's model on a folder of class folders"
+    )
+    add_train_arguments(train)
+    train.set_defaults(run=run_train)
+
+    predict = commands.add_parser("predict", help="classify images with a model file")
+    predict.add_argument("model", type=Path, help="model.npz written by train")
+    predict.add_argument("images", type=Path, nargs="+", metavar="IMAGE")
+    predict.set_defaults(run=run_predict)
+
+    summary = commands.add_parser(
+        "summary", help="print the layer table of the default model or a model file"
+    )
+    summary.add_argument("--image-size", type=_positive_int, default=75)
+    summary.add_argument("--dropout", type=_rate, default=0.25)
+    summary.add_argument("--model", type=Path, help="describe this model file instead")
+    summary.set_defaults(run=run_summary)
+
+    from .teach import add_teaching_commands
+
+    add_teaching_commands(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return args.run(args)
+    except (CommandError, ModelFileError, ValueError, OSError) as error:
+        print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{parser.prog} {args.command}: interrupted", file=sys.stderr)
+        return 130
