@@ -34,7 +34,7 @@ def _pair(value) -> tuple[int, int]:
     return (int(value[0]), int(value[1]))
 
 
-def _keras_layers_for(layer: hand.Layer) -> list[keras.layers.Layer]:
+def keras_layers_for(layer: hand.Layer) -> list[keras.layers.Layer]:
     """Return the Keras layers that compute what one hand-written layer computes."""
     config = layer.get_config()
     if isinstance(layer, hand.Conv2D):
@@ -95,7 +95,7 @@ def to_keras(model: Sequential, compile: bool = True) -> keras.Sequential:
     model._require_built()
     stack = [keras.Input(model.input_shape)]
     for layer in model.layers:
-        stack.extend(_keras_layers_for(layer))
+        stack.extend(keras_layers_for(layer))
     keras_model = keras.Sequential(stack, name=model.name)
     keras_model.set_weights(model.get_weights())
     if compile:
