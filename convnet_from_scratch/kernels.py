@@ -161,7 +161,13 @@ def _conv_output_hw(x_shape, window, strides, pads):
     return h_out, w_out
 
 
-def conv2d_forward(x, kernel, bias, strides, pads):
+def conv2d_forward(
+    x: np.ndarray,
+    kernel: np.ndarray,
+    bias: np.ndarray,
+    strides: tuple[int, int],
+    pads: tuple[int, int, int, int],
+) -> np.ndarray:
     """Convolve a batch of images with a bank of kernels (Numba).
 
     Same contract as `convnet_from_scratch.reference.conv2d_forward`: ``x`` of shape
@@ -186,7 +192,13 @@ def conv2d_forward(x, kernel, bias, strides, pads):
     return out
 
 
-def conv2d_backward(grad_out, x, kernel, strides, pads):
+def conv2d_backward(
+    grad_out: np.ndarray,
+    x: np.ndarray,
+    kernel: np.ndarray,
+    strides: tuple[int, int],
+    pads: tuple[int, int, int, int],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return ``(dx, dkernel, dbias)`` of a convolution (Numba).
 
     Same contract as `convnet_from_scratch.reference.conv2d_backward`. ``dkernel`` is
@@ -220,7 +232,8 @@ def conv2d_backward(grad_out, x, kernel, strides, pads):
     _conv2d_weight_grad_loops(
         grad_out, x, s_h, s_w, top, left, dkernel_parts, dbias_parts
     )
-    # NumPy adds the partial sums one sample after another on a single thread.
+    # NumPy's sum runs on one thread, so the order of these additions does not
+    # depend on how many threads Numba used above.
     return dx, dkernel_parts.sum(axis=0), dbias_parts.sum(axis=0)
 
 
@@ -266,7 +279,12 @@ def _max_pool2d_backward_loops(grad_out, argmax, dx):
                     dx[n, index // w, index % w, k] += grad_out[n, i, j, k]
 
 
-def max_pool2d_forward(x, pool_size, strides, pads):
+def max_pool2d_forward(
+    x: np.ndarray,
+    pool_size: tuple[int, int],
+    strides: tuple[int, int],
+    pads: tuple[int, int, int, int],
+) -> tuple[np.ndarray, np.ndarray]:
     """Take the maximum of each pooling window (Numba).
 
     Same contract as `convnet_from_scratch.reference.max_pool2d_forward`, including
@@ -294,7 +312,9 @@ def max_pool2d_forward(x, pool_size, strides, pads):
     return out, argmax
 
 
-def max_pool2d_backward(grad_out, argmax, input_shape):
+def max_pool2d_backward(
+    grad_out: np.ndarray, argmax: np.ndarray, input_shape: tuple[int, ...]
+) -> np.ndarray:
     """Send each window's gradient to the input element that won it (Numba).
 
     Same contract as `convnet_from_scratch.reference.max_pool2d_backward`.
