@@ -1,4 +1,4 @@
-"""Shared pytest configuration: hypothesis profiles.
+"""Shared pytest configuration: hypothesis profiles and a CI check against skips.
 
 CI sets the ``CI`` environment variable and gets the "ci" profile, which is
 derandomized so a red run can be reproduced. Local runs get the smaller "dev" profile.
@@ -14,7 +14,10 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """Fail a CI run that skipped any test: a skipped Keras comparison proves nothing."""
+    """Fail a CI run that skipped any test.
+
+    A skipped Keras comparison proves nothing.
+    """
     if not os.environ.get("CI"):
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")

@@ -95,7 +95,7 @@ def layer_gradient_errors(
     def loss() -> float:
         return float(np.sum(forward() * upstream))
 
-    # The analytic pass comes last before backward, so backward sees its cache.
+    # This forward pass is the one whose cache backward uses.
     forward()
     analytic = {"input": layer.backward(upstream)}
     if set(layer.grads) != set(layer.params):

@@ -79,10 +79,10 @@ def test_conv2d_matches_reference(case, dtype, seed):
     grad_out = rng.uniform(-1, 1, out.shape).astype(dtype)
     grads = kernels.conv2d_backward(grad_out, x, kernel, strides, pads)
     expected = reference.conv2d_backward(grad_out, x, kernel, strides, pads)
-    for name, actual, wanted in zip(
+    for name, actual, expected_grad in zip(
         ("dx", "dkernel", "dbias"), grads, expected, strict=True
     ):
-        assert_close(actual, wanted, name)
+        assert_close(actual, expected_grad, name)
 
 
 @given(case=pool_cases(), dtype=dtypes, ties=st.booleans(), seed=seeds)

@@ -161,11 +161,11 @@ def test_dropout_half_keeps_half_and_doubles():
 
     out = layer.forward(x, training=True)
 
-    kept = int(np.count_nonzero(out))
+    kept_count = int(np.count_nonzero(out))
     assert set(np.unique(out).tolist()) == {0.0, 2.0}
-    # The kept count is Binomial(10000, 0.5), whose standard deviation is 50; the
-    # bound allows 5 standard deviations either way.
-    assert 4750 <= kept <= 5250
+    # The kept count is Binomial(10000, 0.5), whose standard deviation is 50, so
+    # the bound allows 5 standard deviations either way.
+    assert 4750 <= kept_count <= 5250
 
 
 def test_dropout_keeps_one_minus_rate():
@@ -174,10 +174,10 @@ def test_dropout_keeps_one_minus_rate():
 
     out = layer.forward(x, training=True)
 
-    kept = out[out != 0]
-    np.testing.assert_allclose(kept, 1.25, rtol=1e-12)
+    kept_values = out[out != 0]
+    np.testing.assert_allclose(kept_values, 1.25, rtol=1e-12)
     # Binomial(10000, 0.8) has a standard deviation of 40: 5 of them either way.
-    assert 7800 <= kept.size <= 8200
+    assert 7800 <= kept_values.size <= 8200
 
 
 def test_dropout_backward_reuses_mask():
