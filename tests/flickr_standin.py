@@ -22,6 +22,7 @@ import hashlib
 import io
 import json
 import math
+import os
 import re
 import threading
 import types
@@ -38,6 +39,12 @@ from scraper import download_flickr_photos
 from scraper.folders import IMAGE_SUFFIXES, class_folders
 from scraper.licenses import DEFAULT_LICENSES
 from scraper.retry import RetryPolicy
+
+# Test traffic must reach the stand-in directly, never through a proxy that the
+# environment may configure for requests.
+for _variable in ("NO_PROXY", "no_proxy"):
+    _hosts = [os.environ.get(_variable), "127.0.0.1", "localhost"]
+    os.environ[_variable] = ",".join(host for host in _hosts if host)
 
 PHOTO_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data" / "butterflies"
 API_KEY = "standin-key-3f9a1c"
