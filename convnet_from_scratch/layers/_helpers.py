@@ -8,6 +8,7 @@ import numpy as np
 
 from convnet_from_scratch import kernels, reference
 from convnet_from_scratch.layers.base import Layer
+from convnet_from_scratch.shapes import conv_output_shape
 
 
 def glorot_uniform(
@@ -21,6 +22,27 @@ def glorot_uniform(
     """
     limit = np.sqrt(6.0 / (fan_in + fan_out))
     return rng.uniform(-limit, limit, size=shape).astype(np.float32)
+
+
+def window_geometry(
+    layer: Layer,
+    input_shape: tuple[int, ...],
+    window: tuple[int, int],
+    strides: tuple[int, int],
+    padding: str | tuple[int, int],
+) -> tuple[tuple[int, int], tuple[int, int, int, int]]:
+    """Return ``((H_out, W_out), (top, bottom, left, right))`` of a 2-D window.
+
+    ``input_shape`` is ``(H, W, C)``; any other length raises ValueError.
+    """
+    if len(input_shape) != 3:
+        raise ValueError(
+            f"{type(layer).__name__} expects inputs of shape (N, H, W, C), so "
+            f"input_shape must be (H, W, C). Received input_shape={tuple(input_shape)}."
+        )
+    rows, cols = conv_output_shape(input_shape[:2], window, strides, padding)
+    pads = (rows.pad_before, rows.pad_after, cols.pad_before, cols.pad_after)
+    return (rows.output, cols.output), pads
 
 
 def kernel_module(layer: Layer) -> ModuleType:

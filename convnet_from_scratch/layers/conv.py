@@ -9,11 +9,11 @@ from convnet_from_scratch.layers._helpers import (
     kernel_module,
     require_built,
     require_forward,
+    window_geometry,
 )
 from convnet_from_scratch.layers.base import Layer
 from convnet_from_scratch.shapes import (
     _check_positive_int,
-    conv_output_shape,
     normalize_padding,
     normalize_pair,
 )
@@ -78,22 +78,16 @@ class Conv2D(Layer):
         self._x: np.ndarray | None = None
 
     def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        if len(input_shape) != 3:
-            raise ValueError(
-                "Conv2D expects inputs of shape (N, H, W, C), so input_shape must "
-                f"be (H, W, C). Received input_shape={tuple(input_shape)}."
-            )
-        rows, cols = conv_output_shape(
-            input_shape[:2], self.kernel_size, self.strides, self.padding
+        (h_out, w_out), _ = window_geometry(
+            self, input_shape, self.kernel_size, self.strides, self.padding
         )
-        return (rows.output, cols.output, self.filters)
+        return (h_out, w_out, self.filters)
 
     def build(self, input_shape: tuple[int, ...], rng: np.random.Generator) -> None:
         super().build(input_shape, rng)
-        rows, cols = conv_output_shape(
-            self.input_shape[:2], self.kernel_size, self.strides, self.padding
+        _, self.pads = window_geometry(
+            self, self.input_shape, self.kernel_size, self.strides, self.padding
         )
-        self.pads = (rows.pad_before, rows.pad_after, cols.pad_before, cols.pad_after)
 
         f_h, f_w = self.kernel_size
         c_in = self.input_shape[2]

@@ -8,13 +8,10 @@ from convnet_from_scratch.layers._helpers import (
     kernel_module,
     require_built,
     require_forward,
+    window_geometry,
 )
 from convnet_from_scratch.layers.base import Layer
-from convnet_from_scratch.shapes import (
-    PADDING_MODES,
-    conv_output_shape,
-    normalize_pair,
-)
+from convnet_from_scratch.shapes import PADDING_MODES, normalize_pair
 
 
 class MaxPool2D(Layer):
@@ -84,22 +81,16 @@ class MaxPool2D(Layer):
         self._cache: tuple[np.ndarray, tuple[int, ...]] | None = None
 
     def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        if len(input_shape) != 3:
-            raise ValueError(
-                "MaxPool2D expects inputs of shape (N, H, W, C), so input_shape must "
-                f"be (H, W, C). Received input_shape={tuple(input_shape)}."
-            )
-        rows, cols = conv_output_shape(
-            input_shape[:2], self.pool_size, self.strides, self.padding
+        (h_out, w_out), _ = window_geometry(
+            self, input_shape, self.pool_size, self.strides, self.padding
         )
-        return (rows.output, cols.output, input_shape[2])
+        return (h_out, w_out, input_shape[2])
 
     def build(self, input_shape: tuple[int, ...], rng: np.random.Generator) -> None:
         super().build(input_shape, rng)
-        rows, cols = conv_output_shape(
-            self.input_shape[:2], self.pool_size, self.strides, self.padding
+        _, self.pads = window_geometry(
+            self, self.input_shape, self.pool_size, self.strides, self.padding
         )
-        self.pads = (rows.pad_before, rows.pad_after, cols.pad_before, cols.pad_after)
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """Pool a batch ``x`` of shape ``(N, H, W, C)`` to ``(N, H_out, W_out, C)``.
