@@ -23,6 +23,17 @@ from convnet_from_scratch.layers import (
 
 IMPLEMENTATIONS = ["numba", "numpy"]
 
+# Every layer that accepts an (N, 8, 8, 3) batch, made fresh for each test.
+IMAGE_LAYERS = [
+    lambda: Conv2D(2, 3),
+    lambda: MaxPool2D(2),
+    Flatten,
+    lambda: Dropout(0.5),
+    ReLU,
+    Sigmoid,
+]
+IMAGE_LAYER_IDS = ["Conv2D", "MaxPool2D", "Flatten", "Dropout", "ReLU", "Sigmoid"]
+
 
 def built(layer: Layer, input_shape: tuple[int, ...], seed: int = 0) -> Layer:
     layer.build(input_shape, np.random.default_rng(seed))
@@ -366,13 +377,9 @@ def test_build_rejects_wrong_rank(layer, input_shape, message):
 # Shape checks and call order
 
 
-@pytest.mark.parametrize(
-    "layer",
-    [Conv2D(2, 3), MaxPool2D(2), Flatten(), Dropout(0.5), ReLU(), Sigmoid()],
-    ids=lambda layer: type(layer).__name__,
-)
-def test_forward_rejects_wrong_image_shape(layer):
-    built(layer, (8, 8, 3))
+@pytest.mark.parametrize("make_layer", IMAGE_LAYERS, ids=IMAGE_LAYER_IDS)
+def test_forward_rejects_wrong_image_shape(make_layer):
+    layer = built(make_layer(), (8, 8, 3))
     x = np.zeros((2, 8, 7, 3), dtype=np.float32)
 
     with pytest.raises(ValueError, match=r"built for inputs of shape \(N, 8, 8, 3\)"):
@@ -391,13 +398,9 @@ def test_forward_before_build_is_rejected():
         Conv2D(1, 2).forward(np.zeros((1, 4, 4, 1)))
 
 
-@pytest.mark.parametrize(
-    "layer",
-    [Conv2D(2, 3), MaxPool2D(2), Flatten(), Dropout(0.5), ReLU(), Sigmoid()],
-    ids=lambda layer: type(layer).__name__,
-)
-def test_backward_before_forward_is_rejected(layer):
-    built(layer, (8, 8, 3))
+@pytest.mark.parametrize("make_layer", IMAGE_LAYERS, ids=IMAGE_LAYER_IDS)
+def test_backward_before_forward_is_rejected(make_layer):
+    layer = built(make_layer(), (8, 8, 3))
 
     with pytest.raises(RuntimeError, match=r"Call forward\(x\) before backward"):
         layer.backward(np.zeros((1, 8, 8, 3)))

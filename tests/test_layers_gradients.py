@@ -7,6 +7,7 @@ input included. Each test checks the input gradient and every parameter gradient
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -156,22 +157,6 @@ def test_dense_gradients(batch, features, units, seed):
 
 
 @given(
-    shape=st.lists(st.integers(1, 4), min_size=1, max_size=3),
-    batch=st.integers(1, 3),
-    seed=seeds,
-)
-def test_flatten_gradients(shape, batch, seed):
-    rng = np.random.default_rng(seed)
-    layer = Flatten()
-    layer.build(tuple(shape), rng)
-    x = rng.standard_normal((batch, *shape))
-
-    errors = layer_gradient_errors(layer, x, rng)
-
-    assert_gradients_match(errors, {"input"})
-
-
-@given(
     rate=st.floats(0.0, 0.9),
     training=st.booleans(),
     shape=st.lists(st.integers(1, 4), min_size=1, max_size=3),
@@ -197,35 +182,36 @@ def test_dropout_gradients(rate, training, shape, batch, seed):
     assert_gradients_match(errors, {"input"})
 
 
+def _away_from_zero(rng: np.random.Generator, size: tuple[int, ...]) -> np.ndarray:
+    # Magnitudes of at least 0.1 keep every input away from ReLU's kink at 0.
+    return rng.uniform(0.1, 2.0, size) * rng.choice([-1.0, 1.0], size)
+
+
+def _moderate_logits(rng: np.random.Generator, size: tuple[int, ...]) -> np.ndarray:
+    # On [-6, 6] the sigmoid's slope stays above 0.0024, far above the rounding
+    # error of a central difference with a step of 1e-6 (about 1e-10).
+    return rng.uniform(-6.0, 6.0, size)
+
+
+@pytest.mark.parametrize(
+    ("make_layer", "draw_input"),
+    [
+        (Flatten, lambda rng, size: rng.standard_normal(size)),
+        (ReLU, _away_from_zero),
+        (Sigmoid, _moderate_logits),
+    ],
+    ids=["Flatten", "ReLU", "Sigmoid"],
+)
 @given(
     shape=st.lists(st.integers(1, 4), min_size=1, max_size=3),
     batch=st.integers(1, 3),
     seed=seeds,
 )
-def test_relu_gradients(shape, batch, seed):
+def test_parameter_free_layer_gradients(make_layer, draw_input, shape, batch, seed):
     rng = np.random.default_rng(seed)
-    layer = ReLU()
+    layer = make_layer()
     layer.build(tuple(shape), rng)
-    # Magnitudes of at least 0.1 keep every input away from the kink at 0.
-    size = (batch, *shape)
-    x = rng.uniform(0.1, 2.0, size) * rng.choice([-1.0, 1.0], size)
-
-    errors = layer_gradient_errors(layer, x, rng)
-
-    assert_gradients_match(errors, {"input"})
-
-
-@given(
-    shape=st.lists(st.integers(1, 4), min_size=1, max_size=3),
-    batch=st.integers(1, 3),
-    scale=st.floats(0.1, 8.0),
-    seed=seeds,
-)
-def test_sigmoid_gradients(shape, batch, scale, seed):
-    rng = np.random.default_rng(seed)
-    layer = Sigmoid()
-    layer.build(tuple(shape), rng)
-    x = scale * rng.standard_normal((batch, *shape))
+    x = draw_input(rng, (batch, *shape))
 
     errors = layer_gradient_errors(layer, x, rng)
 
