@@ -140,6 +140,10 @@ def main(argv=None):
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        # flickrapi logs every call at INFO and every non-200 response at ERROR,
+        # retried ones included. The scraper logs each retry and failure itself.
+        logging.getLogger("flickrapi").setLevel(logging.CRITICAL)
     try:
         with logging_redirect_tqdm():
             if args.command == "download":

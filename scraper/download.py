@@ -193,8 +193,12 @@ class _DownloadRun:
         finally:
             write_attribution(self.dest, self.attribution)
             shutil.rmtree(self.temp_dir, ignore_errors=True)
-        for line in self.summary.format().splitlines():
-            logger.info("%s", line)
+        logger.info(
+            "Run finished: %d downloaded, %d skipped, %d failed.",
+            self.summary.downloaded,
+            sum(self.summary.skipped.values()),
+            sum(self.summary.failed.values()),
+        )
         return self.summary
 
     def _index_existing_files(self):
@@ -268,6 +272,7 @@ class _DownloadRun:
             # Closing the generator now means no further page is requested.
             pages.close()
             bar.close()
+        logger.info("%s", summary.format())
 
     def _candidates(self, entries, present, summary):
         """Yield ``(record, size, url)`` for the entries worth downloading."""

@@ -106,7 +106,6 @@ class FlickrSearch:
             timeout=timeout,
         )
         self._flickr.REST_URL = rest_url
-        self.calls = 0
 
     def __repr__(self):
         return f"FlickrSearch(rest_url={self.rest_url!r})"
@@ -196,10 +195,12 @@ class FlickrSearch:
         """Call ``flickr.photos.search``, retrying transient failures.
 
         Returns the ``photos`` object of the response.
+
+        NOTE: flickrapi does not expose the response headers, so these retries wait
+        for the backoff and cannot honour a ``Retry-After`` header.
         """
         attempts = self.retry.max_retries + 1
         for attempt in range(attempts):
-            self.calls += 1
             try:
                 response = self._flickr.photos.search(**params)
             except flickrapi.FlickrError as error:
