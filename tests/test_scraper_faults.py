@@ -189,6 +189,7 @@ def test_search_rate_limit_is_retried(standin, tmp_path):
     assert sleep.waits == [1.0, 2.0]
     assert summary.downloaded == len(listed_ids(standin))
     assert folder_problems(tmp_path) == []
+    assert_rerun_completes(standin, tmp_path, [])
 
 
 @pytest.mark.parametrize("kind", ["server_error", "timeout", "html"])
@@ -200,6 +201,7 @@ def test_search_fault_once_is_retried(standin, tmp_path, kind):
     assert standin.search_pages() == [1, 1]
     assert summary.downloaded == len(listed_ids(standin))
     assert folder_problems(tmp_path) == []
+    assert_rerun_completes(standin, tmp_path, [])
 
 
 def test_search_failing_for_good(standin, tmp_path):
@@ -290,6 +292,7 @@ def test_ignored_license_filter(standin, tmp_path):
     assert not standin.requested_photo_ids() & set(rejected)
     assert class_ids(tmp_path, FOLDER) == set(listed_ids(standin))
     assert folder_problems(tmp_path) == []
+    assert_rerun_completes(standin, tmp_path, [])
 
 
 def test_result_cap_of_4000(standin, tmp_path, caplog):
