@@ -32,6 +32,10 @@ _MIN_VECTOR_CHANNELS = 8
 # Convolution
 
 
+# TODO: keep a tile of outputs in registers across the sum over (a, b, c). Each term
+# now loads and stores out[n, i, j, :], so a 32 -> 64 channel 2x2 layer on a batch
+# of 32 took about 3x as long as tf.nn.conv2d in TensorFlow 2.21 (35 ms against
+# 10 ms of time.process_time, one thread each, on an AVX2 AMD EPYC).
 @njit(parallel=True, cache=True)
 def _conv2d_forward_loops(x, kernel, bias, s_h, s_w, top, left, out):
     n_batch, h, w, c_in = x.shape
