@@ -46,7 +46,7 @@ class Layer:
         return int(sum(p.size for p in self.params.values()))
 
     def set_implementation(self, implementation: str) -> None:
-        """Choose the Numba kernels (``'numba'``) or the NumPy reference (``'numpy'``)."""
+        """Select the Numba kernels (``'numba'``) or NumPy reference (``'numpy'``)."""
         if implementation not in IMPLEMENTATIONS:
             raise ValueError(
                 "Invalid value for argument `implementation`. Expected one of "
