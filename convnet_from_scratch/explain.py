@@ -89,7 +89,7 @@ def _geometry(
     strides: tuple[int, int],
     padding: str | tuple[int, int],
 ) -> tuple[AxisGeometry, AxisGeometry]:
-    """Call `shapes.conv_output_shape`, naming the axis in its error."""
+    """Call `shapes.conv_output_size` for each axis, naming the axis in its error."""
     pads = (padding, padding) if isinstance(padding, str) else padding
     geometries = []
     for axis, size, length, stride, pad in zip(
@@ -402,7 +402,7 @@ def _dropout_working(layer) -> list[str]:
     rate = layer.get_config()["rate"]
     return [
         f"training: each value is zeroed with probability {rate} and the others are "
-        f"multiplied by 1 / (1 - {rate}); prediction: values pass unchanged"
+        f"multiplied by 1 / (1 - {rate}). When predicting, values pass unchanged"
     ]
 
 

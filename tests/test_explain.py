@@ -325,3 +325,22 @@ def test_parse_forms():
 def test_parse_pair_rejects(text):
     with pytest.raises(ValueError, match="Invalid value for --kernel"):
         parse_pair("--kernel", text)
+
+
+def test_model_from_file(capsys, tmp_path):
+    model = build_blog_model((40, 60))
+    model.save(tmp_path / "model.npz")
+    status, out, _ = run(
+        capsys, "explain", "model", "--model", str(tmp_path / "model.npz")
+    )
+    assert status == 0
+    assert "input (None, 40, 60, 3)" in out
+    assert "(None, 40, 60, 32)" in out
+    assert f"Total params: {model.count_params():,}" in out
+
+
+def test_model_rectangular_image_size(capsys):
+    status, out, _ = run(capsys, "explain", "model", "--image-size", "60x90")
+    assert status == 0
+    assert "(None, 60, 90, 32)" in out
+    assert f"Total params: {build_blog_model((60, 90)).count_params():,}" in out

@@ -4,6 +4,8 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image
 
 from convnet_from_scratch import cli, reference, shapes
@@ -160,3 +162,22 @@ def test_trace_command_rejects_bad_out_before_printing(capsys, tmp_path):
     assert out == ""
     assert "Expected a file ending in .gif or a folder" in err
     assert not (tmp_path / "trace.png").exists()
+
+
+@given(
+    height=st.integers(3, 9),
+    width=st.integers(3, 9),
+    stride=st.integers(1, 3),
+    pad=st.integers(0, 2),
+    seed=st.integers(0, 2**16),
+)
+def test_sums_match_reference_on_drawn_images(height, width, stride, pad, seed):
+    rng = np.random.default_rng(seed)
+    image = rng.integers(-5, 10, size=(height, width, 3)).astype(np.float64)
+    kernel = rng.integers(-2, 3, size=(3, 3, 3, 1)).astype(np.float64)
+    bias = np.array([rng.integers(-3, 4)], dtype=np.float64)
+    trace = trace_convolution(image, kernel, bias, (stride, stride), (pad, pad))
+    expected = reference.conv2d_forward(
+        image[np.newaxis], kernel, bias, (stride, stride), (pad, pad, pad, pad)
+    )
+    np.testing.assert_array_equal(trace.output, expected[0, :, :, 0])
