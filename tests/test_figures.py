@@ -4,7 +4,6 @@ import json
 
 import numpy as np
 import pytest
-from photos import butterfly_data, link_subset
 from PIL import Image
 
 from convnet_from_scratch import cli, figures, reference
@@ -14,6 +13,8 @@ from convnet_from_scratch.blog_model import (
     build_blog_model,
 )
 from convnet_from_scratch.data import ImageAugmenter, load_image
+
+from photos import butterfly_data, link_subset
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 IMAGE_SIZE = 24
