@@ -1,6 +1,7 @@
 """Model files: round trips, and clear errors for foreign or tampered files."""
 
 import json
+import os
 import zipfile
 
 import numpy as np
@@ -147,3 +148,12 @@ def test_corrupted_member_is_reported(saved):
             archive.writestr(name, data)
     with pytest.raises(ModelFileError):
         load_model(path)
+
+
+def test_saved_file_follows_umask(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        path = save_model(build_blog_model(8), tmp_path / "model.npz")
+    finally:
+        os.umask(previous)
+    assert path.stat().st_mode & 0o777 == 0o644
