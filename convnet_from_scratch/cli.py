@@ -232,6 +232,7 @@ def run_train(args: argparse.Namespace) -> int:
         "learning_rate": args.learning_rate,
         "dropout": args.dropout,
         "seed": args.seed,
+        "validation_fraction": args.validation_fraction,
         "augment": not args.no_augment,
         "class_names": class_names,
         "train_samples": train.samples,
