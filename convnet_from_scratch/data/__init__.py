@@ -8,7 +8,12 @@
 from .augmentation import ImageAugmenter, keras_transform_parameters, transform_matrix
 from .images import IMAGE_EXTENSIONS, UnreadableImageError, load_image
 from .iterator import DirectoryIterator, UnreadableImageWarning
-from .listing import find_classes, list_class_files, split_class_folders
+from .listing import (
+    find_classes,
+    fold_class_folders,
+    list_class_files,
+    split_class_folders,
+)
 from .resample import FILL_MODES, affine_resample
 
 __all__ = [
@@ -20,6 +25,7 @@ __all__ = [
     "UnreadableImageWarning",
     "affine_resample",
     "find_classes",
+    "fold_class_folders",
     "keras_transform_parameters",
     "list_class_files",
     "load_image",

@@ -159,3 +159,76 @@ def split_class_folders(
         train_files += [f for f, out in zip(files, held_out, strict=True) if not out]
         validation_files += [f for f, out in zip(files, held_out, strict=True) if out]
     return train_files, validation_files
+
+
+def fold_class_folders(
+    directory: str | os.PathLike,
+    folds: int,
+    fold: int,
+    seed: int = 0,
+    classes: Sequence[str] | None = None,
+) -> tuple[list[str], list[str]]:
+    """Return the training and validation files of one fold of k-fold validation.
+
+    Each class's images are shuffled by a generator seeded with ``seed`` and dealt
+    to the folds in turn. So the split is stratified: a class's count in one fold
+    differs by at most one image from its count in another. Each class is dealt
+    from the fold where the previous class stopped, which keeps the fold sizes
+    within one image of each other too. Over ``fold = 0, ..., folds - 1`` every
+    image is validated exactly once. Both lists keep Keras's listing order, as in
+    `split_class_folders`.
+
+    Parameters
+    ----------
+    directory : str or os.PathLike
+        Folder with one sub-folder per class.
+    folds : int
+        Number of folds k, at least 2.
+    fold : int
+        The fold held out for validation, from 0 to ``folds - 1``.
+    seed : int, default 0
+        Seed of the ``numpy.random.Generator`` that shuffles each class.
+    classes : sequence of str, optional
+        Class folders to use; by default all visible sub-folders.
+
+    Returns
+    -------
+    train_files, validation_files : list of str
+        Paths relative to ``directory``, such as ``'class_name/photo.jpg'``.
+
+    Raises
+    ------
+    ValueError
+        If ``folds`` is not an int of at least 2, ``fold`` is not in
+        ``range(folds)``, or a class has fewer than ``folds`` images.
+    """
+    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
+        raise ValueError(
+            "Invalid value for argument `folds`. Expected an int of at least 2. "
+            f"Received folds={folds!r}."
+        )
+    if isinstance(fold, bool) or not isinstance(fold, int) or not 0 <= fold < folds:
+        raise ValueError(
+            f"Invalid value for argument `fold`. Expected an int from 0 to "
+            f"{folds - 1}. Received fold={fold!r}."
+        )
+    rng = np.random.default_rng(seed)
+    train_files: list[str] = []
+    validation_files: list[str] = []
+    start = 0
+    for class_name in find_classes(directory, classes):
+        files = list_class_files(directory, class_name)
+        if len(files) < folds:
+            raise ValueError(
+                f"Cannot split class {class_name!r} in {os.fspath(directory)} into "
+                f"{folds} folds: it has {len(files)} image(s), and every fold needs "
+                "at least one."
+            )
+        assigned = np.empty(len(files), dtype=int)
+        assigned[rng.permutation(len(files))] = (start + np.arange(len(files))) % folds
+        start = (start + len(files)) % folds
+        train_files += [f for f, k in zip(files, assigned, strict=True) if k != fold]
+        validation_files += [
+            f for f, k in zip(files, assigned, strict=True) if k == fold
+        ]
+    return train_files, validation_files
