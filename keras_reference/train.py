@@ -1,0 +1,218 @@
+"""The blog's training pipeline in Keras: `ImageDataGenerator`, `flow_from_directory`,
+``model.fit``, writing the same run files as the hand-written ``train``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from convnet_from_scratch.blog_model import BLOG_AUGMENTATION, BLOG_RESCALE
+from convnet_from_scratch.cli import CommandError, check_run_folder, write_history
+from convnet_from_scratch.plots import BLOG_ACCURACY, plot_learning_curves
+
+from .compat import ImageDataGenerator, keras, tf, versions
+from .model import _image_shape, build_model
+from .transfer import keras_to_model_file
+
+ENGINE = "keras_reference"
+RUN_FILES = ("model.npz", "model.keras", "history.json", "learning_curve.png")
+STRATEGIES = ("default", "mirrored")
+
+
+def _class_folders(directory: Path) -> list[str]:
+    """Return the class names the hand-written iterator uses: visible folders, sorted.
+
+    NOTE: Keras alone would also make a class of a hidden folder such as
+    ``.ipynb_checkpoints``. Passing these names as ``classes`` keeps both engines on
+    the same classes and indices.
+    """
+    return sorted(
+        p.name for p in directory.iterdir() if p.is_dir() and not p.name.startswith(".")
+    )
+
+
+def _link(source: Path, destination: Path) -> None:
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        destination.symlink_to(source.resolve())
+    except OSError:
+        # Some file systems (and Windows without privileges) have no symlinks.
+        shutil.copy2(source, destination)
+
+
+def _link_split(data: Path, files: list[str], destination: Path) -> None:
+    """Link ``files`` (``'class_name/...'`` paths relative to ``data``) into the same
+    relative places under ``destination``, a tree ``flow_from_directory`` can read."""
+    for relative in files:
+        _link(data / relative, destination / relative)
+
+
+@contextlib.contextmanager
+def split_folders(data: Path, validation_fraction: float, seed: int):
+    """Yield ``(train_dir, validation_dir)`` for ``data``.
+
+    A ``data`` folder with ``train/`` and ``validation/`` is used as it is. A folder
+    of class folders is split with the hand-written library's `split_class_folders`,
+    the same split the hand-written ``train`` makes for the same fraction and seed,
+    and the photos are linked into a temporary tree that is removed afterwards.
+    """
+    data = Path(data)
+    if not data.is_dir():
+        raise CommandError(f"Data folder not found: {data}")
+    if (data / "train").is_dir() and (data / "validation").is_dir():
+        yield data / "train", data / "validation"
+        return
+
+    from convnet_from_scratch.data import split_class_folders
+
+    train_files, validation_files = split_class_folders(data, validation_fraction, seed)
+    with tempfile.TemporaryDirectory(prefix="keras_reference_split_") as workdir:
+        root = Path(workdir)
+        _link_split(data, train_files, root / "train")
+        _link_split(data, validation_files, root / "validation")
+        yield root / "train", root / "validation"
+
+
+def make_iterators(
+    train_dir: Path,
+    validation_dir: Path,
+    image_size: int,
+    batch_size: int,
+    seed: int,
+    augment: bool = True,
+):
+    """Return the training and validation iterators of the blog's pipeline.
+
+    Training images get the blog's augmentation (unless ``augment`` is false) and are
+    rescaled by 1/255; validation images are only rescaled and not shuffled. Both use
+    ``class_mode='binary'`` and the classes of `_class_folders`.
+    """
+    class_names = _class_folders(train_dir)
+    if len(class_names) != 2:
+        raise CommandError(
+            f"Expected exactly 2 class folders in {train_dir} for binary labels. "
+            f"Found {len(class_names)}: {class_names}."
+        )
+    options = {
+        "target_size": (image_size, image_size),
+        "batch_size": batch_size,
+        "class_mode": "binary",
+        "classes": class_names,
+        "interpolation": "nearest",
+    }
+    augmentation = BLOG_AUGMENTATION if augment else {}
+    train = ImageDataGenerator(
+        **augmentation, rescale=BLOG_RESCALE
+    ).flow_from_directory(str(train_dir), shuffle=True, seed=seed, **options)
+    validation = ImageDataGenerator(rescale=BLOG_RESCALE).flow_from_directory(
+        str(validation_dir), shuffle=False, **options
+    )
+    for name, iterator in (("training", train), ("validation", validation)):
+        if iterator.samples == 0:
+            raise CommandError(f"No images found for {name} in {iterator.directory}.")
+    return train, validation
+
+
+def _strategy(name: str) -> tf.distribute.Strategy:
+    if name == "mirrored":
+        # All local GPUs, or the CPU as a single replica when there is none.
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Train the blog's model in Keras and write the run files to ``args.out``."""
+    check_run_folder(args.out, args.overwrite, names=RUN_FILES)
+    # Reject a too small image size before reading any photo.
+    _image_shape(args.image_size)
+    # Seeds Python's, NumPy's (used by ImageDataGenerator) and TensorFlow's generators.
+    keras.utils.set_random_seed(args.seed)
+    tf.config.experimental.enable_op_determinism()
+    strategy = _strategy(args.strategy)
+
+    with split_folders(args.data, args.validation_fraction, args.seed) as folders:
+        train, validation = make_iterators(
+            *folders,
+            image_size=args.image_size,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            augment=not args.no_augment,
+        )
+        class_names = list(train.class_indices)
+        print(
+            f"Training on {train.samples} images, validating on "
+            f"{validation.samples}, classes {class_names} (0, 1), "
+            f"{strategy.num_replicas_in_sync} replica(s)."
+        )
+        with strategy.scope():
+            model = build_model(
+                args.image_size,
+                dropout=args.dropout,
+                seed=args.seed,
+                learning_rate=args.learning_rate,
+            )
+        started = time.perf_counter()
+        history = model.fit(
+            train,
+            epochs=args.epochs,
+            validation_data=validation,
+            verbose=0 if args.quiet else 2,
+        )
+        seconds = time.perf_counter() - started
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    keras_to_model_file(
+        model,
+        args.out / "model.npz",
+        class_names=class_names,
+        preprocessing={
+            "image_size": [args.image_size, args.image_size],
+            "rescale": BLOG_RESCALE,
+        },
+    )
+    model.save(args.out / "model.keras")
+    curves = {
+        key: [float(v) for v in values] for key, values in history.history.items()
+    }
+    meta = {
+        "engine": ENGINE,
+        "image_size": args.image_size,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
+        "dropout": args.dropout,
+        "seed": args.seed,
+        "augment": not args.no_augment,
+        "class_names": class_names,
+        "train_samples": train.samples,
+        "validation_samples": validation.samples,
+        "strategy": args.strategy,
+        "replicas": strategy.num_replicas_in_sync,
+        "wall_seconds": round(seconds, 1),
+        **versions(),
+    }
+    write_history(args.out / "history.json", curves, meta)
+    plot_learning_curves(
+        {ENGINE: curves},
+        args.out / "learning_curve.png",
+        title=f"{ENGINE}, {args.image_size}x{args.image_size}, {args.epochs} epochs",
+    )
+
+    last = {key: values[-1] for key, values in curves.items()}
+    print(
+        f"Finished {args.epochs} epochs in {seconds:.0f} s: "
+        f"loss {last['loss']:.4f}, accuracy {last['accuracy']:.4f}, "
+        f"val_loss {last['val_loss']:.4f}, val_accuracy {last['val_accuracy']:.4f} "
+        f"(the blog: accuracy {BLOG_ACCURACY['accuracy']}, "
+        f"val_accuracy {BLOG_ACCURACY['val_accuracy']})."
+    )
+    print(f"Wrote {', '.join(str(args.out / name) for name in RUN_FILES)}")
+    return 0
+
+
+__all__ = ["RUN_FILES", "make_iterators", "run_train", "split_folders"]
