@@ -2,7 +2,8 @@
 
 Input (S, S, 3) -> Conv2D 32 2x2 'same' -> ReLU -> MaxPool 2x2 -> Conv2D 64 2x2 'valid'
 -> ReLU -> MaxPool 2x2 -> Flatten -> Dense 64 -> ReLU -> Dropout -> Dense 1 -> Sigmoid,
-trained with binary cross-entropy and RMSprop.
+trained with binary cross-entropy and RMSprop. One of the blog's remedies for
+overfitting adds a Dropout layer after each MaxPool as well (``dropout_after_blocks``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def build_blog_model(
     dropout: float = 0.25,
     seed: int | None = 0,
     learning_rate: float = 1e-3,
+    dropout_after_blocks: float | None = None,
 ) -> Sequential:
     """Return the blog's model, built for ``image_size`` RGB images and compiled.
 
@@ -41,17 +43,23 @@ def build_blog_model(
         Seed of the initial weights and of the dropout masks.
     learning_rate : float, default=1e-3
         RMSprop's learning rate.
+    dropout_after_blocks : float, optional
+        Rate of a Dropout layer added after each of the two MaxPool layers. None
+        (the default) adds no layer, whereas 0.0 adds layers that drop nothing.
     """
     if isinstance(image_size, int):
         image_size = (image_size, image_size)
+    blocks = [
+        [Conv2D(32, 2, padding="same"), ReLU(), MaxPool2D(2)],
+        [Conv2D(64, 2, padding="valid"), ReLU(), MaxPool2D(2)],
+    ]
+    if dropout_after_blocks is not None:
+        for block in blocks:
+            block.append(Dropout(dropout_after_blocks))
     model = Sequential(
         [
-            Conv2D(32, 2, padding="same"),
-            ReLU(),
-            MaxPool2D(2),
-            Conv2D(64, 2, padding="valid"),
-            ReLU(),
-            MaxPool2D(2),
+            *blocks[0],
+            *blocks[1],
             Flatten(),
             Dense(64),
             ReLU(),

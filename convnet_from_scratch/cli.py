@@ -97,6 +97,14 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "--dropout", type=_rate, default=0.25, help="dropout rate (default: 0.25)"
     )
     parser.add_argument(
+        "--block-dropout",
+        type=_rate,
+        default=None,
+        metavar="RATE",
+        help="add a dropout layer of this rate after each max-pool layer "
+        "(default: none)",
+    )
+    parser.add_argument(
         "--seed",
         type=int,
         default=0,
@@ -108,6 +116,21 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         default=0.2,
         help="share of each class held out when DATA has no train/ and validation/ "
         "folders (default: 0.2)",
+    )
+    parser.add_argument(
+        "--folds",
+        type=_positive_int,
+        default=None,
+        metavar="K",
+        help="split a folder of class folders into K stratified folds (seeded by "
+        "--seed) and validate on fold --fold instead of a --validation-fraction",
+    )
+    parser.add_argument(
+        "--fold",
+        type=int,
+        default=None,
+        metavar="I",
+        help="the fold to validate on with --folds, from 0 to K-1",
     )
     parser.add_argument(
         "--no-augment",
@@ -134,9 +157,60 @@ def check_run_folder(out: Path, overwrite: bool, names=RUN_FILES) -> None:
         )
 
 
+def split_files(
+    data: Path,
+    validation_fraction: float,
+    seed: int,
+    folds: int | None = None,
+    fold: int | None = None,
+) -> tuple[list[str], list[str]]:
+    """Split a folder of class folders into training and validation files.
+
+    Without ``folds`` and ``fold`` this is the hold-out split of
+    `split_class_folders`, otherwise fold ``fold`` of `fold_class_folders`. Both
+    engines' ``train`` commands split through here, so they validate on the same
+    photos for the same options.
+
+    Returns
+    -------
+    train_files, validation_files : list of str
+        Paths relative to ``data``, such as ``'class_name/photo.jpg'``.
+
+    Raises
+    ------
+    CommandError
+        If only one of ``folds`` and ``fold`` is given, ``fold`` is out of range,
+        or ``data`` is already split into ``train/`` and ``validation/``.
+    """
+    from .data import fold_class_folders, split_class_folders
+
+    if folds is None and fold is None:
+        return split_class_folders(data, validation_fraction, seed)
+    if folds is None or fold is None:
+        raise CommandError("--folds and --fold must be given together.")
+    if folds < 2 or not 0 <= fold < folds:
+        raise CommandError(
+            f"--folds must be at least 2 and --fold from 0 to --folds minus 1. "
+            f"Received --folds {folds} --fold {fold}."
+        )
+    if (data / "train").is_dir() and (data / "validation").is_dir():
+        raise CommandError(
+            f"{data} is already split into train/ and validation/, so it cannot be "
+            "split into folds. Pass the folder of class folders instead."
+        )
+    return fold_class_folders(data, folds, fold, seed)
+
+
+def split_meta(args: argparse.Namespace) -> dict:
+    """Return the ``meta`` entries of history.json that name the split."""
+    if args.folds is None:
+        return {"validation_fraction": args.validation_fraction}
+    return {"folds": args.folds, "fold": args.fold}
+
+
 def make_iterators(args: argparse.Namespace, augment: bool):
     """Build the training and validation iterators for ``args.data``."""
-    from .data import DirectoryIterator, ImageAugmenter, split_class_folders
+    from .data import DirectoryIterator, ImageAugmenter
 
     data = args.data
     if not data.is_dir():
@@ -147,7 +221,11 @@ def make_iterators(args: argparse.Namespace, augment: bool):
     )
     validation_augmenter = ImageAugmenter(rescale=BLOG_RESCALE)
     common = {"target_size": size, "batch_size": args.batch_size}
-    if (data / "train").is_dir() and (data / "validation").is_dir():
+    if (
+        args.folds is None
+        and (data / "train").is_dir()
+        and (data / "validation").is_dir()
+    ):
         train = DirectoryIterator(
             data / "train",
             augmenter=train_augmenter,
@@ -163,8 +241,8 @@ def make_iterators(args: argparse.Namespace, augment: bool):
             **common,
         )
         return train, validation
-    train_files, validation_files = split_class_folders(
-        data, args.validation_fraction, args.seed
+    train_files, validation_files = split_files(
+        data, args.validation_fraction, args.seed, args.folds, args.fold
     )
     train = DirectoryIterator(
         data,
@@ -206,6 +284,7 @@ def run_train(args: argparse.Namespace) -> int:
         dropout=args.dropout,
         seed=args.seed,
         learning_rate=args.learning_rate,
+        dropout_after_blocks=args.block_dropout,
     )
     model.class_names = class_names
     model.preprocessing = {
@@ -231,8 +310,9 @@ def run_train(args: argparse.Namespace) -> int:
         "batch_size": args.batch_size,
         "learning_rate": args.learning_rate,
         "dropout": args.dropout,
+        "block_dropout": args.block_dropout,
         "seed": args.seed,
-        "validation_fraction": args.validation_fraction,
+        **split_meta(args),
         "augment": not args.no_augment,
         "class_names": class_names,
         "train_samples": train.samples,

@@ -37,6 +37,7 @@ def build_model(
     dropout: float = 0.25,
     seed: int | None = None,
     learning_rate: float = 1e-3,
+    dropout_after_blocks: float | None = None,
 ) -> keras.Sequential:
     """Return the blog's model in Keras, built for RGB images and compiled.
 
@@ -60,6 +61,10 @@ def build_model(
         `keras_reference.copy_weights` to start both engines alike.
     learning_rate : float, default=1e-3
         RMSprop's learning rate.
+    dropout_after_blocks : float, optional
+        Rate of a Dropout layer added after each of the two MaxPooling2D layers, as
+        in `build_blog_model`. None (the default) adds no layer. These layers draw
+        their masks from seeds ``seed + 1`` and ``seed + 2``.
 
     Notes
     -----
@@ -75,15 +80,28 @@ def build_model(
             seed=None if seed is None else seed + index
         )
 
-    model = keras.Sequential(
+    blocks = [
         [
-            keras.Input(input_shape),
             keras.layers.Conv2D(32, 2, padding="same", kernel_initializer=glorot(0)),
             keras.layers.Activation("relu"),
             keras.layers.MaxPooling2D(2),
+        ],
+        [
             keras.layers.Conv2D(64, 2, padding="valid", kernel_initializer=glorot(1)),
             keras.layers.Activation("relu"),
             keras.layers.MaxPooling2D(2),
+        ],
+    ]
+    if dropout_after_blocks is not None:
+        for index, block in enumerate(blocks, start=1):
+            # Distinct seeds, so the layers do not share one stream of masks.
+            block_seed = None if seed is None else seed + index
+            block.append(keras.layers.Dropout(dropout_after_blocks, seed=block_seed))
+    model = keras.Sequential(
+        [
+            keras.Input(input_shape),
+            *blocks[0],
+            *blocks[1],
             keras.layers.Flatten(),
             keras.layers.Dense(64, kernel_initializer=glorot(2)),
             keras.layers.Activation("relu"),

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from convnet_from_scratch.cli import CommandError, split_files
 from convnet_from_scratch.data import fold_class_folders, list_class_files
 
 
@@ -119,3 +120,40 @@ def test_folds_reject_class_smaller_than_k(tmp_path):
     root = make_tree(tmp_path, {"a": 6, "b": 3})
     with pytest.raises(ValueError, match=r"class 'b' .* into 4 folds: it has 3"):
         fold_class_folders(root, 4, 0)
+
+
+@pytest.mark.parametrize(
+    ("folds", "fold", "message"),
+    [
+        (5, None, "--folds and --fold must be given together"),
+        (None, 2, "--folds and --fold must be given together"),
+        (3, 3, r"--fold from 0 to --folds minus 1. Received --folds 3 --fold 3"),
+        (1, 0, r"--folds must be at least 2"),
+    ],
+)
+def test_split_files_rejects_bad_fold_options(tmp_path, folds, fold, message):
+    root = make_tree(tmp_path, {"a": 6, "b": 6})
+    with pytest.raises(CommandError, match=message):
+        split_files(root, 0.2, 0, folds, fold)
+
+
+def test_split_files_rejects_folds_of_split_tree(tmp_path):
+    make_tree(tmp_path / "train", {"a": 6, "b": 6})
+    make_tree(tmp_path / "validation", {"a": 2, "b": 2})
+    with pytest.raises(CommandError, match="already split into train/ and validation/"):
+        split_files(tmp_path, 0.2, 0, 3, 0)
+
+
+def test_keras_split_links_the_same_fold(tmp_path):
+    from keras_reference.train import split_folders
+
+    root = make_tree(tmp_path / "photos", {"monarch": 11, "viceroy": 8})
+    expected = fold_class_folders(root, 4, 2, seed=9)
+
+    with split_folders(root, 0.2, 9, folds=4, fold=2) as (train_dir, validation_dir):
+        linked = [
+            sorted(str(p.relative_to(folder)) for p in folder.rglob("*.jpg"))
+            for folder in (train_dir, validation_dir)
+        ]
+
+    assert linked == [sorted(files) for files in expected]
