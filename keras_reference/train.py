@@ -12,7 +12,12 @@ import time
 from pathlib import Path
 
 from convnet_from_scratch.blog_model import BLOG_AUGMENTATION, BLOG_RESCALE
-from convnet_from_scratch.cli import CommandError, check_run_folder, write_history
+from convnet_from_scratch.cli import (
+    CommandError,
+    check_run_folder,
+    split_meta,
+    write_history,
+)
 from convnet_from_scratch.plots import BLOG_ACCURACY, plot_learning_curves
 
 from .compat import ImageDataGenerator, keras, tf, versions
@@ -53,24 +58,35 @@ def _link_split(data: Path, files: list[str], destination: Path) -> None:
 
 
 @contextlib.contextmanager
-def split_folders(data: Path, validation_fraction: float, seed: int):
+def split_folders(
+    data: Path,
+    validation_fraction: float,
+    seed: int,
+    folds: int | None = None,
+    fold: int | None = None,
+):
     """Yield ``(train_dir, validation_dir)`` for ``data``.
 
     A ``data`` folder with ``train/`` and ``validation/`` is used as it is. A folder
     of class folders is split with the hand-written library's `split_class_folders`,
     the same split the hand-written ``train`` makes for the same fraction and seed,
     and the photos are linked into a temporary tree that is removed afterwards.
+    With ``folds`` and ``fold``, fold ``fold`` of `fold_class_folders` is held out
+    instead (see `convnet_from_scratch.cli.split_files`).
     """
     data = Path(data)
     if not data.is_dir():
         raise CommandError(f"Data folder not found: {data}")
-    if (data / "train").is_dir() and (data / "validation").is_dir():
+    already_split = (data / "train").is_dir() and (data / "validation").is_dir()
+    if folds is None and fold is None and already_split:
         yield data / "train", data / "validation"
         return
 
-    from convnet_from_scratch.data import split_class_folders
+    from convnet_from_scratch.cli import split_files
 
-    train_files, validation_files = split_class_folders(data, validation_fraction, seed)
+    train_files, validation_files = split_files(
+        data, validation_fraction, seed, folds, fold
+    )
     with tempfile.TemporaryDirectory(prefix="keras_reference_split_") as workdir:
         root = Path(workdir)
         _link_split(data, train_files, root / "train")
@@ -135,7 +151,8 @@ def run_train(args: argparse.Namespace) -> int:
     tf.config.experimental.enable_op_determinism()
     strategy = _strategy(args.strategy)
 
-    with split_folders(args.data, args.validation_fraction, args.seed) as folders:
+    split = (args.data, args.validation_fraction, args.seed, args.folds, args.fold)
+    with split_folders(*split) as folders:
         train, validation = make_iterators(
             *folders,
             image_size=args.image_size,
@@ -155,6 +172,7 @@ def run_train(args: argparse.Namespace) -> int:
                 dropout=args.dropout,
                 seed=args.seed,
                 learning_rate=args.learning_rate,
+                dropout_after_blocks=args.block_dropout,
             )
         started = time.perf_counter()
         history = model.fit(
@@ -186,7 +204,9 @@ def run_train(args: argparse.Namespace) -> int:
         "batch_size": args.batch_size,
         "learning_rate": args.learning_rate,
         "dropout": args.dropout,
+        "block_dropout": args.block_dropout,
         "seed": args.seed,
+        **split_meta(args),
         "augment": not args.no_augment,
         "class_names": class_names,
         "train_samples": train.samples,
