@@ -15,9 +15,11 @@ from convnet_from_scratch.blog_model import BLOG_AUGMENTATION, BLOG_RESCALE
 from convnet_from_scratch.cli import (
     CommandError,
     check_run_folder,
+    split_files,
     split_meta,
     write_history,
 )
+from convnet_from_scratch.data import find_classes, list_class_files
 from convnet_from_scratch.plots import BLOG_ACCURACY, plot_learning_curves
 
 from .compat import ImageDataGenerator, keras, tf, versions
@@ -29,18 +31,6 @@ RUN_FILES = ("model.npz", "model.keras", "history.json", "learning_curve.png")
 STRATEGIES = ("default", "mirrored")
 
 
-def _class_folders(directory: Path) -> list[str]:
-    """Return the class names the hand-written iterator uses: visible folders, sorted.
-
-    NOTE: Keras alone would also make a class of a hidden folder such as
-    ``.ipynb_checkpoints``. Passing these names as ``classes`` keeps both engines on
-    the same classes and indices.
-    """
-    return sorted(
-        p.name for p in directory.iterdir() if p.is_dir() and not p.name.startswith(".")
-    )
-
-
 def _link(source: Path, destination: Path) -> None:
     destination.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -50,9 +40,16 @@ def _link(source: Path, destination: Path) -> None:
         shutil.copy2(source, destination)
 
 
-def _link_split(data: Path, files: list[str], destination: Path) -> None:
+def _link_split(
+    data: Path, classes: list[str], files: list[str], destination: Path
+) -> None:
     """Link ``files`` (``'class_name/...'`` paths relative to ``data``) into the same
-    relative places under ``destination``, a tree ``flow_from_directory`` can read."""
+    relative places under ``destination``, a tree ``flow_from_directory`` can read.
+
+    Every class gets its folder, even with no file, so the tree lists all classes.
+    """
+    for class_name in classes:
+        (destination / class_name).mkdir(parents=True, exist_ok=True)
     for relative in files:
         _link(data / relative, destination / relative)
 
@@ -65,32 +62,40 @@ def split_folders(
     folds: int | None = None,
     fold: int | None = None,
 ):
-    """Yield ``(train_dir, validation_dir)`` for ``data``.
+    """Yield ``(train_dir, validation_dir)``: the photos of ``data`` that the
+    hand-written ``train`` would use, linked into a temporary tree.
 
-    A ``data`` folder with ``train/`` and ``validation/`` is used as it is. A folder
-    of class folders is split with the hand-written library's `split_class_folders`,
-    the same split the hand-written ``train`` makes for the same fraction and seed,
-    and the photos are linked into a temporary tree that is removed afterwards.
-    With ``folds`` and ``fold``, fold ``fold`` of `fold_class_folders` is held out
-    instead (see `convnet_from_scratch.cli.split_files`).
+    A folder of class folders is split by `convnet_from_scratch.cli.split_files`,
+    the hold-out split of `split_class_folders` or, with ``folds`` and ``fold``, a
+    fold of `fold_class_folders`, as the hand-written ``train`` splits it for the
+    same options. A ``data`` folder with ``train/`` and ``validation/`` keeps its
+    split. Either way the files are the library's listing: hidden folders and files
+    (``.ipynb_checkpoints/``, ``._photo.jpg``) are left out, where
+    ``flow_from_directory`` alone would take the first for a class and fail to
+    decode the second. The tree is removed on exit.
     """
     data = Path(data)
     if not data.is_dir():
         raise CommandError(f"Data folder not found: {data}")
     already_split = (data / "train").is_dir() and (data / "validation").is_dir()
-    if folds is None and fold is None and already_split:
-        yield data / "train", data / "validation"
-        return
-
-    from convnet_from_scratch.cli import split_files
-
-    train_files, validation_files = split_files(
-        data, validation_fraction, seed, folds, fold
-    )
     with tempfile.TemporaryDirectory(prefix="keras_reference_split_") as workdir:
         root = Path(workdir)
-        _link_split(data, train_files, root / "train")
-        _link_split(data, validation_files, root / "validation")
+        if folds is None and fold is None and already_split:
+            classes = find_classes(data / "train")
+            for part in ("train", "validation"):
+                files = [
+                    path
+                    for name in classes
+                    for path in list_class_files(data / part, name)
+                ]
+                _link_split(data / part, classes, files, root / part)
+        else:
+            classes = find_classes(data)
+            train_files, validation_files = split_files(
+                data, validation_fraction, seed, folds, fold
+            )
+            _link_split(data, classes, train_files, root / "train")
+            _link_split(data, classes, validation_files, root / "validation")
         yield root / "train", root / "validation"
 
 
@@ -105,10 +110,11 @@ def make_iterators(
     """Return the training and validation iterators of the blog's pipeline.
 
     Training images get the blog's augmentation (unless ``augment`` is false) and are
-    rescaled by 1/255; validation images are only rescaled and not shuffled. Both use
-    ``class_mode='binary'`` and the classes of `_class_folders`.
+    rescaled by 1/255. Validation images are only rescaled and not shuffled. Both use
+    ``class_mode='binary'`` and, as explicit ``classes``, the visible class folders
+    of ``train_dir`` in sorted order, which are the hand-written iterator's classes.
     """
-    class_names = _class_folders(train_dir)
+    class_names = find_classes(train_dir)
     if len(class_names) != 2:
         raise CommandError(
             f"Expected exactly 2 class folders in {train_dir} for binary labels. "

@@ -82,10 +82,12 @@ def keras_config_of(layer) -> dict:
     return {key: config[key] for key in keys if key in config}
 
 
-@pytest.mark.parametrize("image_size", [6, 75, (20, 31)])
-def test_build_model_matches_blog_model(image_size):
-    theirs = build_model(image_size)
-    ours = build_blog_model(image_size)
+@pytest.mark.parametrize(
+    ("image_size", "block_dropout"), [(6, None), (75, None), ((20, 31), 0.1)]
+)
+def test_build_model_matches_blog_model(image_size, block_dropout):
+    theirs = build_model(image_size, dropout_after_blocks=block_dropout)
+    ours = build_blog_model(image_size, dropout_after_blocks=block_dropout)
     translated = to_keras(ours, compile=False)
 
     assert [type(layer) for layer in theirs.layers] == [

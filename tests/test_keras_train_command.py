@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from convnet_from_scratch.data import split_class_folders
+from convnet_from_scratch.data import fold_class_folders, split_class_folders
 from convnet_from_scratch.model_file import load_model
 from keras_reference import keras
 from keras_reference.cli import main
@@ -89,19 +89,28 @@ def test_train_writes_run_files(photos, tmp_path):
     )
 
 
-def test_split_matches_library_split(photos):
-    train_files, validation_files = split_class_folders(photos, 0.3, 7)
-    with split_folders(photos, 0.3, 7) as (train_dir, validation_dir):
-        for folder, expected in (
-            (train_dir, train_files),
-            (validation_dir, validation_files),
-        ):
-            found = sorted(
-                str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()
-            )
-            assert found == sorted(expected)
-            for path in folder.rglob("*.jpg"):
-                assert path.resolve() == (photos / path.relative_to(folder)).resolve()
+def linked_files(folder: Path, source: Path) -> list[str]:
+    """Return the files under ``folder``, checking each links to the same place in
+    ``source``."""
+    found = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        relative = path.relative_to(folder)
+        assert path.resolve() == (source / relative).resolve(), relative
+        found.append(str(relative))
+    return found
+
+
+@pytest.mark.parametrize("folds", [None, 3])
+def test_split_matches_library_split(photos, folds):
+    if folds is None:
+        train_files, validation_files = split_class_folders(photos, 0.3, 7)
+        split = split_folders(photos, 0.3, 7)
+    else:
+        train_files, validation_files = fold_class_folders(photos, folds, 1, 7)
+        split = split_folders(photos, 0.3, 7, folds=folds, fold=1)
+    with split as (train_dir, validation_dir):
+        assert linked_files(train_dir, photos) == sorted(train_files)
+        assert linked_files(validation_dir, photos) == sorted(validation_files)
     assert not train_dir.exists(), "the temporary tree must be removed"
 
 
@@ -113,6 +122,15 @@ def test_train_reads_train_and_validation_folders(photos, tmp_path):
             target.mkdir(parents=True)
             for photo in sorted(class_folder.iterdir())[start:stop]:
                 (target / photo.name).symlink_to(photo.resolve())
+            # Files that flow_from_directory alone would list and fail to decode,
+            # and a hidden folder it would take for a third class.
+            (target / "._photo.jpg").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+            (target / ".DS_Store").write_bytes(b"\x00")
+        (data / part / ".ipynb_checkpoints").mkdir()
+    with split_folders(data, 0.2, 0) as (train_dir, validation_dir):
+        assert len(linked_files(train_dir, data / "train")) == 8
+        assert len(linked_files(validation_dir, data / "validation")) == 4
+
     out = tmp_path / "run"
     assert train(data, out, "--epochs", "1") == 0
     meta = read_history(out)["meta"]
