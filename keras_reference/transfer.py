@@ -300,6 +300,6 @@ def model_file_to_keras(
     """Load a hand-written model file as a Keras model with the same weights.
 
     The class names and preprocessing stored in the file are not part of a Keras
-    model; read them with `convnet_from_scratch.load_model` when needed.
+    model. Read them with `convnet_from_scratch.model_file.load_model` when needed.
     """
     return to_keras(load_model(path), compile=compile)
