@@ -186,7 +186,10 @@ def test_model_loss_uses_logits_like_keras(sigmoid_models, batch):
 
     scores = ours.evaluate(x, y, batch_size=len(x))
     assert scores["loss"] == pytest.approx(expected["loss"], rel=1e-5, abs=1e-6)
-    assert scores["accuracy"] == pytest.approx(expected["accuracy"], abs=1e-6)
+    # Within about 1e-6 of logit 0 the float32 sigmoid rounds to 0.5 or just above
+    # it depending on how it is evaluated, so the thresholded class is a coin toss.
+    if np.all(np.abs(logits) > 1e-5):
+        assert scores["accuracy"] == pytest.approx(expected["accuracy"], abs=1e-6)
 
 
 def test_model_loss_at_extreme_logit_is_unclipped(sigmoid_models):
