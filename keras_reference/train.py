@@ -148,11 +148,16 @@ def _strategy(name: str) -> tf.distribute.Strategy:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    """Train the blog's model in Keras and write the run files to ``args.out``."""
+    """Train the blog's model in Keras and write the run files to ``args.out``.
+
+    For reproducible runs this seeds Python's, NumPy's and TensorFlow's global
+    generators with ``args.seed`` and turns on TensorFlow's op determinism, both for
+    the rest of the process.
+    """
     check_run_folder(args.out, args.overwrite, names=RUN_FILES)
     # Reject a too small image size before reading any photo.
     _image_shape(args.image_size)
-    # Seeds Python's, NumPy's (used by ImageDataGenerator) and TensorFlow's generators.
+    # NumPy's global generator is the one ImageDataGenerator draws from.
     keras.utils.set_random_seed(args.seed)
     tf.config.experimental.enable_op_determinism()
     strategy = _strategy(args.strategy)
