@@ -14,8 +14,16 @@ import re
 import statistics
 from pathlib import Path
 
-from convnet_from_scratch.data import find_classes, list_class_files
-from convnet_from_scratch.figures import save_figure
+from convnet_from_scratch.blog_model import BLOG_RESCALE
+from convnet_from_scratch.cli import split_files
+from convnet_from_scratch.data import (
+    DirectoryIterator,
+    ImageAugmenter,
+    find_classes,
+    list_class_files,
+)
+from convnet_from_scratch.figures import evaluate_images, format_confusion, save_figure
+from convnet_from_scratch.model_file import load_model
 from convnet_from_scratch.plots import BLOG_ACCURACY, plot_learning_curves
 
 from .plan import ENGINES, EXPERIMENTS, Run, Settings
@@ -211,6 +219,37 @@ class Report:
 
     # Tables
 
+    def confusion(self, run: Run) -> str | None:
+        """Return the confusion matrix of a finished run's model on its validation set.
+
+        Both engines write ``model.npz`` in the hand-written library's format, so
+        the hand-written library predicts for both. NOTE: for a Keras run its
+        predictions agree with Keras's to about 1e-5, so a photo right at p = 0.5
+        could land on the other side.
+        """
+        if run not in self.histories:
+            return None
+        settings = self.settings
+        meta = self.histories[run]["meta"]
+        _, validation_files = split_files(
+            run.data,
+            settings.validation_fraction,
+            settings.seed,
+            settings.folds if run.fold is not None else None,
+            run.fold,
+        )
+        iterator = DirectoryIterator(
+            run.data,
+            target_size=(settings.image_size, settings.image_size),
+            batch_size=settings.batch_size,
+            shuffle=False,
+            augmenter=ImageAugmenter(rescale=BLOG_RESCALE),
+            classes=meta["class_names"],
+            files=validation_files,
+        )
+        model = load_model(self.runs_dir / run.folder / "model.npz")
+        return format_confusion(evaluate_images(model, iterator))
+
     def cells(self, run: Run) -> list[str] | None:
         summary = self.summaries.get(run)
         if summary is None:
@@ -380,6 +419,18 @@ class Report:
         link = self.plot_experiment(dataset, "blog")
         if link:
             lines += ["", f"![Learning curves of both engines]({link})"]
+        for engine in ENGINES:
+            matrix = self.confusion(self.find(dataset, "blog", engine))
+            if matrix:
+                lines += [
+                    "",
+                    f"Validation photos by true and predicted class, {engine}'s "
+                    "final model:",
+                    "",
+                    "```",
+                    matrix,
+                    "```",
+                ]
         lines += ["", "### Remedies for overfitting", ""]
         lines += [self.experiment_table(dataset, ["blog", *remedies])]
         for experiment in remedies:
