@@ -35,7 +35,7 @@ DEFAULT_NOTES = "No findings have been written down for these runs yet."
 # Epochs at the end of a run whose validation accuracy gives its spread.
 LAST_EPOCHS = 10
 # Learning-curve PNGs are reduced to a palette of this many colours, which keeps
-# them near 100 KB without blurring the lines.
+# them well under 100 KB without blurring the lines.
 PNG_COLOURS = 64
 
 
@@ -398,6 +398,8 @@ class Report:
             "same seed. Both engines split through the same function, so they "
             "validate on the same photos.",
             "",
+            *self.render_uncertainty(),
+            "",
             "## Findings",
             "",
             NOTES_START,
@@ -410,6 +412,34 @@ class Report:
         lines += ["", "## Runs not finished", ""]
         lines += missing or ["Every planned run has finished."]
         return "\n".join(lines) + "\n"
+
+    def render_uncertainty(self) -> list[str]:
+        """Say how far apart two runs could land by chance, from the runs so far."""
+        held_out = [
+            summary
+            for run, summary in self.summaries.items()
+            if run.fold is None and summary["validation_samples"]
+        ]
+        lines = ["", "## How far to trust one run", ""]
+        if not held_out:
+            return lines + ["No hold-out run has finished yet."]
+        samples = min(summary["validation_samples"] for summary in held_out)
+        accuracy = statistics.fmean(s["final_val_accuracy"] for s in held_out)
+        error = (accuracy * (1 - accuracy) / samples) ** 0.5
+        return lines + [
+            f"A hold-out run validates on {samples} photos, so one photo moves the "
+            f"validation accuracy by {100 / samples:.1f} percentage points. At the "
+            f"mean final validation accuracy of these runs, {accuracy:.2f}, an "
+            f"accuracy measured on {samples} photos has a binomial standard error "
+            f"of {100 * error:.1f} points. So a single run "
+            "with another seed (another split, other initial weights, other "
+            "augmentation) can land several points higher or lower, and a "
+            "difference of a few points between two single runs means little. "
+            f"The tables give two spreads measured here: over the last {LAST_EPOCHS} "
+            "epochs of each run, and over the folds of the cross-validation. Every "
+            f"run used seed {self.settings.seed}, so the spread over seeds alone "
+            "was not measured; the folds vary the split as well.",
+        ]
 
     def render_dataset(self, dataset: str, data: Path) -> list[str]:
         remedies = [e.name for e in EXPERIMENTS.values() if e.part == "remedies"]
