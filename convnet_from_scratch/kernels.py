@@ -202,12 +202,14 @@ def conv2d_backward(
     kernel: np.ndarray,
     strides: tuple[int, int],
     pads: tuple[int, int, int, int],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    input_grad: bool = True,
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """Return ``(dx, dkernel, dbias)`` of a convolution (Numba).
 
     Same contract as `convnet_from_scratch.reference.conv2d_backward`. ``dkernel`` is
     summed over the batch from per-sample partial sums, in batch order, so it does not
-    depend on the number of threads.
+    depend on the number of threads. With ``input_grad=False``, ``dx`` is not computed
+    and None is returned in its place: a network's first layer has no use for it.
     """
     x = np.ascontiguousarray(x)
     kernel = np.ascontiguousarray(kernel, dtype=x.dtype)
@@ -223,12 +225,16 @@ def conv2d_backward(
 
     s_h, s_w = strides
     top, left = pads[0], pads[2]
-    dx = np.zeros_like(x)
-    if x.shape[3] < _MIN_VECTOR_CHANNELS:
-        _conv2d_input_grad_few_channels_loops(grad_out, kernel, s_h, s_w, top, left, dx)
-    else:
-        kernel_t = np.ascontiguousarray(kernel.transpose(0, 1, 3, 2))
-        _conv2d_input_grad_loops(grad_out, kernel_t, s_h, s_w, top, left, dx)
+    dx = None
+    if input_grad:
+        dx = np.zeros_like(x)
+        if x.shape[3] < _MIN_VECTOR_CHANNELS:
+            _conv2d_input_grad_few_channels_loops(
+                grad_out, kernel, s_h, s_w, top, left, dx
+            )
+        else:
+            kernel_t = np.ascontiguousarray(kernel.transpose(0, 1, 3, 2))
+            _conv2d_input_grad_loops(grad_out, kernel_t, s_h, s_w, top, left, dx)
 
     n_batch = x.shape[0]
     dkernel_parts = np.zeros((n_batch,) + kernel.shape, dtype=x.dtype)
@@ -346,3 +352,378 @@ def max_pool2d_backward(
     dx = np.zeros((n, h, w, c), dtype=grad_out.dtype)
     _max_pool2d_backward_loops(grad_out, argmax, dx)
     return dx
+
+
+# Convolution, ReLU and max-pooling in one pass
+#
+# A Conv2D -> ReLU -> MaxPool2D stack with non-overlapping 'valid' pooling windows
+# does not need its two large intermediate arrays. The forward pass computes the
+# convolution outputs of one pooling window at a time and keeps only their maximum;
+# ReLU commutes with the maximum, so it is applied once to the pooled value. Backward,
+# only the winning element of each window receives a gradient, and only where ReLU
+# let it through, so the loops visit one conv output in every window instead of all.
+
+# Conv outputs computed together in the fused forward pass. Each kernel value is loaded
+# once for all of them; a 2x2 pooling window is exactly one group.
+_GROUP = 4
+
+
+def _window_cells(pool_size):
+    """Return the row and column offsets of each cell of a pooling window.
+
+    Cells are numbered in row-major order. The kernels look the offsets up instead
+    of dividing, which costs more than the arithmetic of a few input channels.
+    """
+    rows, cols = np.divmod(np.arange(pool_size[0] * pool_size[1]), pool_size[1])
+    return rows.astype(np.int64), cols.astype(np.int64)
+
+
+@njit(parallel=True, cache=True)
+def _conv2d_relu_max_pool2d_forward_loops(
+    xp, kernel, bias, s_h, s_w, p_h, p_w, cell_rows, cell_cols, out, argmax
+):
+    # xp is the input with its padding already added, so no window reads outside it.
+    n_batch, _, w_padded, c_in = xp.shape
+    f_h, f_w, _, c_out = kernel.shape
+    _, h_pool, w_pool, _ = out.shape
+    cells = p_h * p_w
+    for n in prange(n_batch):
+        acc = np.empty((_GROUP, c_out), dtype=out.dtype)
+        best = np.empty(c_out, dtype=out.dtype)
+        where = np.empty(c_out, dtype=argmax.dtype)
+        for pool_i in range(h_pool):
+            for pool_j in range(w_pool):
+                for first in range(0, cells, _GROUP):
+                    last = min(first + _GROUP, cells) - 1
+                    # Slots past the window's last cell repeat it and are ignored.
+                    top_i, left_j = pool_i * p_h, pool_j * p_w
+                    cell1, cell2 = min(first + 1, last), min(first + 2, last)
+                    i0, j0 = top_i + cell_rows[first], left_j + cell_cols[first]
+                    i1, j1 = top_i + cell_rows[cell1], left_j + cell_cols[cell1]
+                    i2, j2 = top_i + cell_rows[cell2], left_j + cell_cols[cell2]
+                    i3, j3 = top_i + cell_rows[last], left_j + cell_cols[last]
+                    for q in range(_GROUP):
+                        for k in range(c_out):
+                            acc[q, k] = bias[k]
+                    for a in range(f_h):
+                        for b in range(f_w):
+                            for c in range(c_in):
+                                v0 = xp[n, i0 * s_h + a, j0 * s_w + b, c]
+                                v1 = xp[n, i1 * s_h + a, j1 * s_w + b, c]
+                                v2 = xp[n, i2 * s_h + a, j2 * s_w + b, c]
+                                v3 = xp[n, i3 * s_h + a, j3 * s_w + b, c]
+                                for k in range(c_out):
+                                    weight = kernel[a, b, c, k]
+                                    acc[0, k] += v0 * weight
+                                    acc[1, k] += v1 * weight
+                                    acc[2, k] += v2 * weight
+                                    acc[3, k] += v3 * weight
+
+                    # Cells come in row-major order and only a strictly greater value
+                    # replaces the maximum, so the first of tied maxima wins. Selects
+                    # instead of branches let these loops vectorise.
+                    for q in range(last - first + 1):
+                        i = top_i + cell_rows[first + q]
+                        j = left_j + cell_cols[first + q]
+                        corner = i * s_h * w_padded + j * s_w
+                        if first + q == 0:
+                            for k in range(c_out):
+                                best[k] = acc[q, k]
+                                where[k] = corner
+                        else:
+                            for k in range(c_out):
+                                better = acc[q, k] > best[k]
+                                best[k] = acc[q, k] if better else best[k]
+                                where[k] = corner if better else where[k]
+                for k in range(c_out):
+                    out[n, pool_i, pool_j, k] = max(best[k], 0.0)
+                    argmax[n, pool_i, pool_j, k] = where[k]
+
+
+@njit(parallel=True, cache=True)
+def _conv2d_relu_max_pool2d_backward_loops(
+    grad_out,
+    out,
+    argmax,
+    xp_flat,
+    w_padded,
+    kernel_t,
+    input_grad,
+    dxp_flat,
+    dkernel_t_parts,
+    dbias_parts,
+):
+    # The padded input and its gradient come as (N, H_p * W_p, C_in), so argmax, a
+    # flat offset into that grid, is used without dividing. kernel_t and
+    # dkernel_t_parts put C_in last, so the innermost loops run along contiguous
+    # memory.
+    n_batch, h_pool, w_pool, c_out = grad_out.shape
+    f_h, f_w, _, c_in = kernel_t.shape
+    for n in prange(n_batch):
+        for pool_i in range(h_pool):
+            for pool_j in range(w_pool):
+                for k in range(c_out):
+                    # ReLU passed no gradient where the pooled value is not positive.
+                    if not out[n, pool_i, pool_j, k] > 0:
+                        continue
+                    g = grad_out[n, pool_i, pool_j, k]
+                    corner = argmax[n, pool_i, pool_j, k]
+                    dbias_parts[n, k] += g
+                    for a in range(f_h):
+                        for b in range(f_w):
+                            pixel = corner + a * w_padded + b
+                            for c in range(c_in):
+                                dkernel_t_parts[n, a, b, k, c] += (
+                                    g * xp_flat[n, pixel, c]
+                                )
+                            if input_grad:
+                                for c in range(c_in):
+                                    dxp_flat[n, pixel, c] += g * kernel_t[a, b, k, c]
+
+
+@njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
+def _conv2d_relu_max_pool2d_backward_few_channels_loops(
+    grad_out,
+    out,
+    argmax,
+    xp_flat,
+    w_padded,
+    kernel,
+    s_h,
+    s_w,
+    p_h,
+    p_w,
+    cell_rows,
+    cell_cols,
+    input_grad,
+    dxp_flat,
+    dkernel_parts,
+    dbias_parts,
+):
+    # With few input channels a loop over them is too short to vectorise, so this
+    # variant runs the innermost loops over the output channels instead. It visits
+    # every cell of each pooling window and masks the channels that cell did not
+    # win. Reassociation lets LLVM vectorise the sum over output channels for dx;
+    # its order is fixed at compile time, so results still repeat bitwise.
+    n_batch, h_pool, w_pool, c_out = grad_out.shape
+    f_h, f_w, c_in, _ = kernel.shape
+    for n in prange(n_batch):
+        g = np.empty(c_out, dtype=grad_out.dtype)
+        for pool_i in range(h_pool):
+            for pool_j in range(w_pool):
+                for cell in range(p_h * p_w):
+                    i = pool_i * p_h + cell_rows[cell]
+                    j = pool_j * p_w + cell_cols[cell]
+                    corner = i * s_h * w_padded + j * s_w
+                    for k in range(c_out):
+                        # `&`, not `and`: no branch, so the loop vectorises.
+                        won = (argmax[n, pool_i, pool_j, k] == corner) & (
+                            out[n, pool_i, pool_j, k] > 0
+                        )
+                        g[k] = grad_out[n, pool_i, pool_j, k] if won else 0.0
+                        dbias_parts[n, k] += g[k]
+                    for a in range(f_h):
+                        for b in range(f_w):
+                            index = corner + a * w_padded + b
+                            for c in range(c_in):
+                                value = xp_flat[n, index, c]
+                                for k in range(c_out):
+                                    dkernel_parts[n, a, b, c, k] += value * g[k]
+                            if input_grad:
+                                for c in range(c_in):
+                                    total = 0.0
+                                    for k in range(c_out):
+                                        total += g[k] * kernel[a, b, c, k]
+                                    dxp_flat[n, index, c] += total
+
+
+def _pad_input(x, pads):
+    top, bottom, left, right = pads
+    if not any(pads):
+        return x
+    return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
+
+
+def _fused_geometry(x_shape, kernel_shape, strides, pads, pool_size):
+    """Return ``(H_conv, W_conv, H_pool, W_pool)``, checking the pooling window."""
+    h_conv, w_conv = _conv_output_hw(x_shape, kernel_shape[:2], strides, pads)
+    p_h, p_w = pool_size
+    if min(pool_size) < 1:
+        raise ValueError(
+            f"Expected a positive pool_size. Received pool_size={tuple(pool_size)}."
+        )
+    h_pool = padded_output_size(h_conv, p_h, p_h, 0, 0)
+    w_pool = padded_output_size(w_conv, p_w, p_w, 0, 0)
+    return h_conv, w_conv, h_pool, w_pool
+
+
+def conv2d_relu_max_pool2d_forward(
+    x: np.ndarray,
+    kernel: np.ndarray,
+    bias: np.ndarray,
+    strides: tuple[int, int],
+    pads: tuple[int, int, int, int],
+    pool_size: tuple[int, int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Convolve, apply ReLU and max-pool in one pass (Numba).
+
+    Equal, up to float rounding, to ``max_pool2d_forward(relu(conv2d_forward(x,
+    kernel, bias, strides, pads)), pool_size, pool_size, (0, 0, 0, 0))[0]``: pooling
+    windows of ``pool_size`` that do not overlap and 'valid' padding. The convolution
+    output is never stored.
+
+    Parameters
+    ----------
+    x, kernel, bias, strides, pads
+        As in `conv2d_forward`: ``x`` of shape ``(N, H, W, C_in)``, ``kernel``
+        ``(f_h, f_w, C_in, C_out)``.
+    pool_size : (int, int)
+        Pooling window ``(p_h, p_w)``, which is also the pooling stride.
+
+    Returns
+    -------
+    out : ndarray of shape (N, H_pool, W_pool, C_out)
+        ``H_pool = floor(H_conv / p_h)`` with ``H_conv`` the convolution's output
+        height, and likewise ``W_pool``.
+    argmax : ndarray of shape (N, H_pool, W_pool, C_out), int32
+        The input window of the conv output that won each pooling window, the
+        first in row-major order among ties. It is given as the flat index
+        ``r * W_padded + c`` of the window's top-left corner in the padded input,
+        whose width is ``W_padded = W + left + right``. Where ``out`` is 0 it may
+        name any cell of the pooling window, because ReLU then passes no gradient.
+    """
+    x = np.ascontiguousarray(x)
+    kernel = np.ascontiguousarray(kernel, dtype=x.dtype)
+    bias = np.ascontiguousarray(bias, dtype=x.dtype)
+    _check_conv_arrays(x, kernel, strides, pads)
+    if bias.shape != (kernel.shape[3],):
+        raise ValueError(
+            f"Expected bias of shape ({kernel.shape[3]},), one value per output "
+            f"channel. Received bias.shape={bias.shape}."
+        )
+    _, _, h_pool, w_pool = _fused_geometry(
+        x.shape, kernel.shape, strides, pads, pool_size
+    )
+
+    shape = (x.shape[0], h_pool, w_pool, kernel.shape[3])
+    out = np.empty(shape, dtype=x.dtype)
+    argmax = np.empty(shape, dtype=np.int32)
+    s_h, s_w = strides
+    p_h, p_w = pool_size
+    _conv2d_relu_max_pool2d_forward_loops(
+        _pad_input(x, pads),
+        kernel,
+        bias,
+        s_h,
+        s_w,
+        p_h,
+        p_w,
+        *_window_cells(pool_size),
+        out,
+        argmax,
+    )
+    return out, argmax
+
+
+def conv2d_relu_max_pool2d_backward(
+    grad_out: np.ndarray,
+    out: np.ndarray,
+    argmax: np.ndarray,
+    x: np.ndarray,
+    kernel: np.ndarray,
+    strides: tuple[int, int],
+    pads: tuple[int, int, int, int],
+    pool_size: tuple[int, int],
+    input_grad: bool = True,
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """Return ``(dx, dkernel, dbias)`` of `conv2d_relu_max_pool2d_forward` (Numba).
+
+    ``out`` and ``argmax`` are what the forward pass returned for ``x``, ``kernel``
+    and the same ``strides``, ``pads`` and ``pool_size``; ``grad_out`` has their
+    shape. Each window sends its gradient to the
+    conv output named by ``argmax`` if ``out`` is positive there, and from it back
+    along the kernel, as `conv2d_backward` would with a gradient that is zero
+    everywhere else. ``dkernel`` and ``dbias`` are summed from per-sample parts in
+    batch order, so they do not depend on the number of threads. With
+    ``input_grad=False``, ``dx`` is None.
+    """
+    x = np.ascontiguousarray(x)
+    kernel = np.ascontiguousarray(kernel, dtype=x.dtype)
+    grad_out = np.ascontiguousarray(grad_out, dtype=x.dtype)
+    out = np.ascontiguousarray(out, dtype=x.dtype)
+    argmax = np.ascontiguousarray(argmax, dtype=np.int32)
+    _check_conv_arrays(x, kernel, strides, pads)
+    h_conv, w_conv, h_pool, w_pool = _fused_geometry(
+        x.shape, kernel.shape, strides, pads, pool_size
+    )
+    top, bottom, left, right = pads
+    h_padded, w_padded = x.shape[1] + top + bottom, x.shape[2] + left + right
+    # The last corner a window can have, the one of the last conv output.
+    last_corner = (h_conv - 1) * strides[0] * w_padded + (w_conv - 1) * strides[1]
+    if grad_out.shape != out.shape or argmax.shape != out.shape:
+        raise ValueError(
+            "Expected grad_out, out and argmax of the same shape (N, H_pool, W_pool, "
+            f"C_out). Received grad_out.shape={grad_out.shape}, out.shape={out.shape} "
+            f"and argmax.shape={argmax.shape}."
+        )
+    expected = (x.shape[0], h_pool, w_pool, kernel.shape[3])
+    if out.shape != expected:
+        raise ValueError(
+            f"Expected out of shape {expected}, the forward output for x, kernel "
+            f"and pool_size. Received out.shape={out.shape}."
+        )
+    if argmax.size and (argmax.min() < 0 or argmax.max() > last_corner):
+        raise ValueError(
+            f"Expected argmax values in [0, {last_corner}], window corners in the "
+            f"padded {h_padded}x{w_padded} input. Received values from "
+            f"{argmax.min()} to {argmax.max()}."
+        )
+
+    n_batch, _, _, c_in = x.shape
+    xp_flat = _pad_input(x, pads).reshape(n_batch, h_padded * w_padded, c_in)
+    dxp_flat = np.zeros_like(xp_flat) if input_grad else np.zeros((1, 1, 1), x.dtype)
+    dbias_parts = np.zeros((n_batch, kernel.shape[3]), dtype=x.dtype)
+    if c_in < _MIN_VECTOR_CHANNELS:
+        dkernel_parts = np.zeros((n_batch,) + kernel.shape, dtype=x.dtype)
+        _conv2d_relu_max_pool2d_backward_few_channels_loops(
+            grad_out,
+            out,
+            argmax,
+            xp_flat,
+            w_padded,
+            kernel,
+            *strides,
+            *pool_size,
+            *_window_cells(pool_size),
+            input_grad,
+            dxp_flat,
+            dkernel_parts,
+            dbias_parts,
+        )
+        # NumPy's sum runs on one thread, in batch order.
+        dkernel = dkernel_parts.sum(axis=0)
+    else:
+        kernel_t = np.ascontiguousarray(kernel.transpose(0, 1, 3, 2))
+        dkernel_t_parts = np.zeros((n_batch,) + kernel_t.shape, dtype=x.dtype)
+        _conv2d_relu_max_pool2d_backward_loops(
+            grad_out,
+            out,
+            argmax,
+            xp_flat,
+            w_padded,
+            kernel_t,
+            input_grad,
+            dxp_flat,
+            dkernel_t_parts,
+            dbias_parts,
+        )
+        dkernel = np.ascontiguousarray(
+            dkernel_t_parts.sum(axis=0).transpose(0, 1, 3, 2)
+        )
+    dx = None
+    if input_grad:
+        dxp = dxp_flat.reshape(n_batch, h_padded, w_padded, c_in)
+        dx = np.ascontiguousarray(
+            dxp[:, top : top + x.shape[1], left : left + x.shape[2]]
+        )
+    return dx, dkernel, dbias_parts.sum(axis=0)

@@ -16,7 +16,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import losses
-from .layers import Layer, Sigmoid
+from .layers import Conv2D, Layer, Sigmoid
+from .layers.fused import ConvReLUMaxPool
 from .optimizers import Optimizer, RMSprop
 
 
@@ -100,6 +101,8 @@ class Sequential:
         self.loss = "binary_crossentropy"
         self.class_names: list[str] = []
         self.preprocessing: dict = {}
+        self._plan: list | None = None
+        self._plan_key: tuple | None = None
 
     # Building
 
@@ -180,12 +183,51 @@ class Sequential:
 
     # Computing
 
+    def _steps(self) -> list:
+        """Return the layers, with Conv2D -> ReLU -> MaxPool2D runs fused.
+
+        A fused step replaces three layers that `ConvReLUMaxPool.can_fuse` accepts,
+        which needs the Numba kernels. The list is rebuilt when a layer's
+        implementation changes, and the last layer always stays a step of its own,
+        so `_forward` can return the logits of a final sigmoid.
+        """
+        key = tuple((id(layer), layer.implementation) for layer in self.layers)
+        if self._plan is None or self._plan_key != key:
+            steps, index, body = [], 0, self.layers[:-1]
+            while index < len(body):
+                run = body[index : index + 3]
+                if ConvReLUMaxPool.can_fuse(*run):
+                    steps.append(ConvReLUMaxPool(*run))
+                    index += 3
+                else:
+                    steps.append(body[index])
+                    index += 1
+            self._plan, self._plan_key = steps + [self.layers[-1]], key
+        return self._plan
+
     def _forward(self, x: np.ndarray, training: bool) -> tuple[np.ndarray, np.ndarray]:
         """Return the logits (input of a final sigmoid) and the output."""
+        self._require_built()
+        steps = self._steps()
         logits = x
-        for layer in self.layers[:-1]:
-            logits = layer.forward(logits, training=training)
-        return logits, self.layers[-1].forward(logits, training=training)
+        for step in steps[:-1]:
+            logits = step.forward(logits, training=training)
+        return logits, steps[-1].forward(logits, training=training)
+
+    def _backward(self, grad: np.ndarray, start: int) -> None:
+        """Send ``grad`` back from below layer ``start`` to the first layer.
+
+        The first step's input gradient is skipped when it is a Conv2D or a fused
+        block, because nothing uses the gradient with respect to the images.
+        """
+        steps = self._steps()
+        if start < len(self.layers):
+            steps = steps[:-1]
+        for position, step in reversed(list(enumerate(steps))):
+            if position == 0 and isinstance(step, Conv2D | ConvReLUMaxPool):
+                step.backward(grad, input_grad=False)
+            else:
+                grad = step.backward(grad)
 
     def _loss_and_gradient(
         self, y: np.ndarray, logits: np.ndarray, output: np.ndarray
@@ -222,8 +264,7 @@ class Sequential:
         loss, grad, start = self._loss_and_gradient(y, logits, output)
 
         # Backward propagate
-        for layer in reversed(self.layers[:start]):
-            grad = layer.backward(grad)
+        self._backward(grad, start)
 
         self.optimizer.apply(self.layers)
         return loss, losses.binary_accuracy(y, output)

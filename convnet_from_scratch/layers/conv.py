@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from convnet_from_scratch import kernels, reference
 from convnet_from_scratch.layers._helpers import (
     glorot_uniform,
     kernel_module,
@@ -113,18 +114,27 @@ class Conv2D(Layer):
             x, self.params["kernel"], self.params["bias"], self.strides, self.pads
         )
 
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        """Return the input gradient and store the kernel and bias gradients."""
+    def backward(
+        self, grad_output: np.ndarray, input_grad: bool = True
+    ) -> np.ndarray | None:
+        """Return the input gradient and store the kernel and bias gradients.
+
+        With ``input_grad=False`` the input gradient is skipped and None is
+        returned, which saves its cost in a network's first layer. The NumPy
+        reference always computes it and the result is dropped.
+        """
         require_forward(self, self._x is not None)
         kernel = self.params["kernel"]
-        dx, dkernel, dbias = kernel_module(self).conv2d_backward(
-            grad_output, self._x, kernel, self.strides, self.pads
-        )
+        args = (grad_output, self._x, kernel, self.strides, self.pads)
+        if self.implementation == "numba":
+            dx, dkernel, dbias = kernels.conv2d_backward(*args, input_grad=input_grad)
+        else:
+            dx, dkernel, dbias = reference.conv2d_backward(*args)
         self.grads = {
             "kernel": dkernel.astype(kernel.dtype, copy=False),
             "bias": dbias.astype(self.params["bias"].dtype, copy=False),
         }
-        return dx
+        return dx if input_grad else None
 
     def get_config(self) -> dict:
         padding = self.padding
