@@ -362,11 +362,37 @@ class Report:
         )
         return f"{sum(counts.values())} photos: {classes}.{held_out}"
 
+    def run_log(self) -> str:
+        """Tabulate when each finished run started, on what code, for how long."""
+        rows = []
+        for run in self.runs:
+            if run not in self.summaries:
+                continue
+            record = read_json(self.runs_dir / run.folder / "run.json") or {}
+            rows.append(
+                [
+                    f"`{run.folder}`",
+                    record.get("started", "not recorded"),
+                    record.get("source") or "not recorded",
+                    minutes(record.get("wall_seconds")),
+                    minutes(self.summaries[run]["fit_seconds"]),
+                ]
+            )
+        header = ["run", "started", "commit", "wall time (min)", "training (min)"]
+        return table(header, rows)
+
     def not_run(self) -> list[str]:
+        """List the unfinished runs by dataset and experiment, with their status."""
+        groups: dict[str, dict[str, int]] = {}
+        for run in self.runs:
+            status = self.status[run]
+            if status != "finished":
+                group = groups.setdefault("/".join(run.folder.parts[:2]), {})
+                group[status] = group.get(status, 0) + 1
         return [
-            f"- `{run.folder}`: {self.status[run]}"
-            for run in self.runs
-            if self.status[run] != "finished"
+            f"- `{name}`: "
+            + ", ".join(f"{count} {status}" for status, count in counts.items())
+            for name, counts in groups.items()
         ]
 
     def render(self, notes: str) -> str:
@@ -411,6 +437,17 @@ class Report:
         missing = self.not_run()
         lines += ["", "## Runs not finished", ""]
         lines += missing or ["Every planned run has finished."]
+        lines += [
+            "",
+            "## Run log",
+            "",
+            "The commit is the repository's HEAD when the run started, with "
+            "`+changes` when files differed from it. Runs started by hand, not by "
+            "the runner, have no record. The training time is the engine's time in "
+            "fit; the wall time adds the start-up of the process.",
+            "",
+            self.run_log(),
+        ]
         return "\n".join(lines) + "\n"
 
     def render_uncertainty(self) -> list[str]:

@@ -36,6 +36,31 @@ def is_finished(run: Run, runs_dir: Path) -> bool:
     return all(meta.get(key) == value for key, value in run.expected_meta().items())
 
 
+def source_version() -> str | None:
+    """Return the repository's commit, with ``+changes`` if the tree differs from it.
+
+    The engines may change between runs of a long experiment, so each run records
+    the code it ran. Returns None outside a git checkout.
+    """
+    repository = Path(__file__).resolve().parent.parent
+
+    def git(*arguments: str) -> str:
+        return subprocess.run(
+            ["git", *arguments],
+            cwd=repository,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "--short", "HEAD")
+        changed = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("+changes" if changed else "")
+
+
 def execute(run: Run, runs_dir: Path) -> dict:
     """Run one ``train`` command and record how it went in ``run.json``.
 
@@ -44,6 +69,7 @@ def execute(run: Run, runs_dir: Path) -> dict:
     out = runs_dir / run.folder
     out.mkdir(parents=True, exist_ok=True)
     command = run.command(out)
+    source = source_version()
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     started = time.time()
     log.info("Starting %s", run.folder)
@@ -53,6 +79,7 @@ def execute(run: Run, runs_dir: Path) -> dict:
         )
     record = {
         "command": command,
+        "source": source,
         "returncode": completed.returncode,
         "started": datetime.datetime.fromtimestamp(started).isoformat(
             timespec="seconds"

@@ -163,8 +163,8 @@ def test_past_stop_time_starts_nothing(tmp_path):
     assert status == 0
     assert not runs.exists()
     assert "from 0 of 10 planned runs" in text
-    assert "- `subset/blog/keras_reference`: not run yet" in text
-    assert "- `subset/kfold_2/convnet_from_scratch/fold_1`: not run yet" in text
+    assert "- `subset/blog`: 2 not run yet" in text
+    assert "- `subset/kfold_2`: 4 not run yet" in text
 
 
 def test_history_of_other_options_is_not_reused(tmp_path):
