@@ -350,6 +350,7 @@ class Report:
         except OSError:
             return f"The photos of `{dataset}` were not found in {data}."
         classes = ", ".join(f"{name} ({count})" for name, count in counts.items())
+        shapes = self.image_shapes(data, counts)
         samples = {
             summary["validation_samples"]
             for run, summary in self.summaries.items()
@@ -360,7 +361,28 @@ class Report:
             if len(samples) == 1
             else ""
         )
-        return f"{sum(counts.values())} photos: {classes}.{held_out}"
+        return f"{sum(counts.values())} photos: {classes}.{held_out} {shapes}"
+
+    def image_shapes(self, data: Path, counts: dict[str, int]) -> str:
+        """Say how many photos are not square, and what resizing does to them."""
+        from PIL import Image
+
+        sizes = []
+        for name in counts:
+            for relative in list_class_files(data, name):
+                with Image.open(data / relative) as image:
+                    sizes.append(image.size)
+        oblong = sum(width != height for width, height in sizes)
+        side = self.settings.image_size
+        if not oblong:
+            return "All of them are square."
+        return (
+            f"{oblong} of them are not square (widths {min(w for w, _ in sizes)} to "
+            f"{max(w for w, _ in sizes)}, heights {min(h for _, h in sizes)} to "
+            f"{max(h for _, h in sizes)} pixels). Both engines resize every photo "
+            f"to {side}x{side} without keeping its aspect ratio, as "
+            "flow_from_directory does, which stretches those photos along one axis."
+        )
 
     def run_log(self) -> str:
         """Tabulate when each finished run started, on what code, for how long."""
@@ -413,12 +435,13 @@ class Report:
             "Finished runs are reused; each run's folder holds its `history.json`, "
             "`train.log` and the command in `run.json`.",
             "",
-            f"Settings of every run: {settings.image_size}x{settings.image_size} "
-            f"images, batch {settings.batch_size}, {settings.epochs} epochs, "
-            "RMSprop (learning rate 0.001), the blog's augmentation (rotation 40, "
-            "shifts 0.2, shear 0.2, zoom 0.2, horizontal flip) and rescaling by "
-            f"1/255, seed {settings.seed} for the split, the weights and the "
-            "augmentation. The hold-out split keeps "
+            f"Every run trains on {settings.image_size}x{settings.image_size} "
+            f"images in batches of {settings.batch_size} for {settings.epochs} "
+            "epochs with RMSprop (learning rate 0.001). Training images get the "
+            "blog's augmentation (rotation 40, shifts 0.2, shear 0.2, zoom 0.2, "
+            "horizontal flip), and all images are rescaled by 1/255. Seed "
+            f"{settings.seed} draws the split, the weights and the augmentation. "
+            "The hold-out split keeps "
             f"{settings.validation_fraction:.0%} of each class for validation; "
             f"k-fold cross-validation uses {settings.folds} stratified folds of the "
             "same seed. Both engines split through the same function, so they "
