@@ -270,6 +270,56 @@ def write_history(path: Path, history: dict, meta: dict) -> None:
     os.replace(temporary, path)
 
 
+def finish_run(
+    args: argparse.Namespace,
+    engine: str,
+    history: dict[str, list[float]],
+    train,
+    validation,
+    seconds: float,
+    run_files: tuple[str, ...],
+    **extra_meta,
+) -> None:
+    """Write ``history.json`` and the learning curve, then print the final metrics.
+
+    Both engines' `train` commands end here, so their run folders and closing lines
+    can be compared file by file. ``extra_meta`` adds engine-specific entries.
+    """
+    meta = {
+        "engine": engine,
+        "image_size": args.image_size,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
+        "dropout": args.dropout,
+        "block_dropout": args.block_dropout,
+        "seed": args.seed,
+        **split_meta(args),
+        "augment": not args.no_augment,
+        "class_names": list(train.class_indices),
+        "train_samples": train.samples,
+        "validation_samples": validation.samples,
+        "wall_seconds": round(seconds, 1),
+        **extra_meta,
+    }
+    write_history(args.out / "history.json", history, meta)
+    plot_learning_curves(
+        {engine: history},
+        args.out / "learning_curve.png",
+        title=f"{engine}, {args.image_size}x{args.image_size}, {args.epochs} epochs",
+    )
+
+    last = {key: values[-1] for key, values in history.items()}
+    print(
+        f"Finished {args.epochs} epochs in {seconds:.0f} s: "
+        f"loss {last['loss']:.4f}, accuracy {last['accuracy']:.4f}, "
+        f"val_loss {last['val_loss']:.4f}, val_accuracy {last['val_accuracy']:.4f} "
+        f"(the blog: accuracy {BLOG_ACCURACY['accuracy']}, "
+        f"val_accuracy {BLOG_ACCURACY['val_accuracy']})."
+    )
+    print(f"Wrote {', '.join(str(args.out / name) for name in run_files)}")
+
+
 def run_train(args: argparse.Namespace) -> int:
     check_run_folder(args.out, args.overwrite)
     train, validation = make_iterators(args, augment=not args.no_augment)
@@ -303,38 +353,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     model.save(args.out / "model.npz")
-    meta = {
-        "engine": PROGRAM,
-        "image_size": args.image_size,
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "learning_rate": args.learning_rate,
-        "dropout": args.dropout,
-        "block_dropout": args.block_dropout,
-        "seed": args.seed,
-        **split_meta(args),
-        "augment": not args.no_augment,
-        "class_names": class_names,
-        "train_samples": train.samples,
-        "validation_samples": validation.samples,
-        "wall_seconds": round(seconds, 1),
-    }
-    write_history(args.out / "history.json", history.history, meta)
-    plot_learning_curves(
-        {PROGRAM: history.history},
-        args.out / "learning_curve.png",
-        title=f"{PROGRAM}, {args.image_size}x{args.image_size}, {args.epochs} epochs",
-    )
-
-    last = {key: values[-1] for key, values in history.history.items()}
-    print(
-        f"Finished {args.epochs} epochs in {seconds:.0f} s: "
-        f"loss {last['loss']:.4f}, accuracy {last['accuracy']:.4f}, "
-        f"val_loss {last['val_loss']:.4f}, val_accuracy {last['val_accuracy']:.4f} "
-        f"(the blog: accuracy {BLOG_ACCURACY['accuracy']}, "
-        f"val_accuracy {BLOG_ACCURACY['val_accuracy']})."
-    )
-    print(f"Wrote {', '.join(str(args.out / name) for name in RUN_FILES)}")
+    finish_run(args, PROGRAM, history.history, train, validation, seconds, RUN_FILES)
     return 0
 
 

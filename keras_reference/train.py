@@ -15,12 +15,10 @@ from convnet_from_scratch.blog_model import BLOG_AUGMENTATION, BLOG_RESCALE
 from convnet_from_scratch.cli import (
     CommandError,
     check_run_folder,
+    finish_run,
     split_files,
-    split_meta,
-    write_history,
 )
 from convnet_from_scratch.data import find_classes, list_class_files
-from convnet_from_scratch.plots import BLOG_ACCURACY, plot_learning_curves
 
 from .compat import ImageDataGenerator, keras, tf, versions
 from .model import _image_shape, build_model
@@ -208,41 +206,18 @@ def run_train(args: argparse.Namespace) -> int:
     curves = {
         key: [float(v) for v in values] for key, values in history.history.items()
     }
-    meta = {
-        "engine": ENGINE,
-        "image_size": args.image_size,
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "learning_rate": args.learning_rate,
-        "dropout": args.dropout,
-        "block_dropout": args.block_dropout,
-        "seed": args.seed,
-        **split_meta(args),
-        "augment": not args.no_augment,
-        "class_names": class_names,
-        "train_samples": train.samples,
-        "validation_samples": validation.samples,
-        "strategy": args.strategy,
-        "replicas": strategy.num_replicas_in_sync,
-        "wall_seconds": round(seconds, 1),
+    finish_run(
+        args,
+        ENGINE,
+        curves,
+        train,
+        validation,
+        seconds,
+        RUN_FILES,
+        strategy=args.strategy,
+        replicas=strategy.num_replicas_in_sync,
         **versions(),
-    }
-    write_history(args.out / "history.json", curves, meta)
-    plot_learning_curves(
-        {ENGINE: curves},
-        args.out / "learning_curve.png",
-        title=f"{ENGINE}, {args.image_size}x{args.image_size}, {args.epochs} epochs",
     )
-
-    last = {key: values[-1] for key, values in curves.items()}
-    print(
-        f"Finished {args.epochs} epochs in {seconds:.0f} s: "
-        f"loss {last['loss']:.4f}, accuracy {last['accuracy']:.4f}, "
-        f"val_loss {last['val_loss']:.4f}, val_accuracy {last['val_accuracy']:.4f} "
-        f"(the blog: accuracy {BLOG_ACCURACY['accuracy']}, "
-        f"val_accuracy {BLOG_ACCURACY['val_accuracy']})."
-    )
-    print(f"Wrote {', '.join(str(args.out / name) for name in RUN_FILES)}")
     return 0
 
 
