@@ -322,7 +322,8 @@ class Report:
             if finals:
                 row += [
                     f"{number(statistics.fmean(finals))} ± "
-                    f"{number(statistics.pstdev(finals))}",
+                    f"{number(statistics.pstdev(finals))}"
+                    + (f" ({len(finals)} folds)" if len(finals) < len(runs) else ""),
                     f"{number(min(finals))} to {number(max(finals))}",
                     number(statistics.fmean(bests)),
                     number(statistics.fmean(trains)),
