@@ -349,6 +349,9 @@ def run_confusion(args: argparse.Namespace) -> int:
             if args.validation_fraction is not None
             else meta.get("validation_fraction", 0.2)
         ),
+        # A k-fold run validates on its own fold; an explicit fraction means hold-out.
+        folds=meta.get("folds") if args.validation_fraction is None else None,
+        fold=meta.get("fold"),
     )
     _, validation = make_iterators(split, augment=False)
     evaluation = evaluate_images(model, validation)

@@ -24,6 +24,7 @@ def default_datasets() -> dict[str, Path]:
     """Return ``BUTTERFLY_DATA`` and the Leeds pair, both beside the repository."""
     shared = REPOSITORY.parent / "shared" / "data"
     butterflies = Path(os.environ.get("BUTTERFLY_DATA", shared / "monarch_viceroy"))
+    butterflies = butterflies.resolve()
     return {
         butterflies.name: butterflies,
         "leeds_butterflies": shared / "leeds_butterflies",

@@ -16,7 +16,7 @@ def butterfly_data() -> Path:
         os.environ.get(
             "BUTTERFLY_DATA", REPOSITORY.parent / "shared" / "data" / "monarch_viceroy"
         )
-    )
+    ).resolve()  # Links made from a relative path would point nowhere.
     if not folder.is_dir():
         raise FileNotFoundError(
             f"Real photos not found in {folder}. Set BUTTERFLY_DATA to a folder with "

@@ -21,7 +21,7 @@ PHOTOS = Path(
     os.environ.get(
         "BUTTERFLY_DATA", REPO.parent / "shared" / "data" / "monarch_viceroy"
     )
-)
+).resolve()
 
 
 @pytest.fixture(scope="module")
