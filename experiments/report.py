@@ -129,6 +129,10 @@ class Report:
         self.pictures = self.docs_dir / "results"
         self.settings = settings
         self.command = command
+        self.index = {
+            (run.dataset, run.experiment.name, run.engine, run.fold): run
+            for run in runs
+        }
         self.status = {run: run_status(run, self.runs_dir) for run in runs}
         self.histories = {
             run: read_json(self.runs_dir / run.folder / "history.json")
@@ -140,15 +144,8 @@ class Report:
         }
 
     def find(self, dataset: str, experiment: str, engine: str, fold=None) -> Run:
-        for run in self.runs:
-            if (run.dataset, run.experiment.name, run.engine, run.fold) == (
-                dataset,
-                experiment,
-                engine,
-                fold,
-            ):
-                return run
-        raise KeyError((dataset, experiment, engine, fold))
+        """Return the planned run of these names; KeyError if it is not planned."""
+        return self.index[dataset, experiment, engine, fold]
 
     def datasets(self) -> dict[str, Path]:
         return {run.dataset: run.data for run in self.runs}
@@ -204,7 +201,10 @@ class Report:
             plt.close(figure)
             return None
         axes.axhline(
-            BLOG_ACCURACY["val_accuracy"], color="grey", linestyle=":", label="blog"
+            BLOG_ACCURACY["val_accuracy"],
+            color="grey",
+            linestyle=":",
+            label="the blog, final",
         )
         axes.set_xlabel("epoch")
         axes.set_ylabel("validation accuracy")
