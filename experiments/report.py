@@ -476,26 +476,34 @@ class Report:
 
     def render_uncertainty(self) -> list[str]:
         """Say how far apart two runs could land by chance, from the runs so far."""
-        held_out = [
-            summary
-            for run, summary in self.summaries.items()
-            if run.fold is None and summary["validation_samples"]
-        ]
         lines = ["", "## How far to trust one run", ""]
-        if not held_out:
+        for dataset in self.datasets():
+            held_out = [
+                summary
+                for run, summary in self.summaries.items()
+                if run.dataset == dataset
+                and run.fold is None
+                and summary["validation_samples"]
+            ]
+            if not held_out:
+                continue
+            samples = min(summary["validation_samples"] for summary in held_out)
+            accuracy = statistics.fmean(s["final_val_accuracy"] for s in held_out)
+            error = (accuracy * (1 - accuracy) / samples) ** 0.5
+            lines.append(
+                f"- {dataset}: a hold-out run validates on {samples} photos, so one "
+                f"photo moves the validation accuracy by {100 / samples:.1f} "
+                "percentage points. At the mean final validation accuracy of its "
+                f"runs, {accuracy:.2f}, an accuracy measured on {samples} photos has "
+                f"a binomial standard error of {100 * error:.1f} points."
+            )
+        if len(lines) == 3:
             return lines + ["No hold-out run has finished yet."]
-        samples = min(summary["validation_samples"] for summary in held_out)
-        accuracy = statistics.fmean(s["final_val_accuracy"] for s in held_out)
-        error = (accuracy * (1 - accuracy) / samples) ** 0.5
         return lines + [
-            f"A hold-out run validates on {samples} photos, so one photo moves the "
-            f"validation accuracy by {100 / samples:.1f} percentage points. At the "
-            f"mean final validation accuracy of these runs, {accuracy:.2f}, an "
-            f"accuracy measured on {samples} photos has a binomial standard error "
-            f"of {100 * error:.1f} points. So a single run "
-            "with another seed (another split, other initial weights, other "
-            "augmentation) can land several points higher or lower, and a "
-            "difference of a few points between two single runs means little. "
+            "",
+            "So a single run with another seed (another split, other initial "
+            "weights, other augmentation) can land several points higher or lower, "
+            "and a difference of a few points between two single runs means little. "
             f"The tables give two spreads measured here: over the last {LAST_EPOCHS} "
             "epochs of each run, and over the folds of the cross-validation. Every "
             f"run used seed {self.settings.seed}, so the spread over seeds alone "
