@@ -175,20 +175,16 @@ class KerasEngine:
         return StepTimer()
 
     def train(self, model, x, y, batch_size, min_seconds, max_steps) -> Timings:
-        # The first fit traces the training step; its first batch is the warm-up.
+        # A first fit on one batch traces the training step: the warm-up. A second
+        # on two batches estimates the step time, to size the timed fit.
         start = time.perf_counter()
         warm = self._timer()
-        model.fit(
-            x,
-            y,
-            batch_size=batch_size,
-            epochs=1,
-            shuffle=False,
-            verbose=0,
-            callbacks=[warm],
-        )
+        options = dict(batch_size=batch_size, shuffle=False, verbose=0)
+        model.fit(x[:batch_size], y[:batch_size], epochs=1, callbacks=[warm], **options)
         first = warm.first_batch_end - start
-        step = float(np.median(warm.batches[1:] or warm.batches))
+        probe = self._timer()
+        model.fit(x, y, epochs=1, callbacks=[probe], **options)
+        step = float(np.median(probe.batches))
         batches_per_epoch = math.ceil(len(x) / batch_size)
         target_steps = min(max_steps, max(MIN_TIMED, math.ceil(min_seconds / step)))
         epochs = math.ceil(target_steps / batches_per_epoch)

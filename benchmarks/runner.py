@@ -40,9 +40,9 @@ class Spec:
     image_size: int = 75
     batch_size: int = 32
     threads: int = 2
-    min_seconds: float = 2.0
+    min_seconds: float = 1.5
     max_steps: int = 200
-    batches: int = 3
+    batches: int = 2
     data: str = ""
     epochs: int = 3
     cache: bool = True
@@ -290,11 +290,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--min-seconds",
         type=float,
-        default=2.0,
-        help="time each training or inference measurement for at least this long",
+        default=1.5,
+        help="time each training or inference measurement for at least this many "
+        "seconds (default: 1.5)",
     )
     parser.add_argument(
-        "--batches", type=int, default=3, help="distinct batches of synthetic images"
+        "--batches", type=int, default=2, help="distinct batches of synthetic images"
     )
     parser.add_argument(
         "--numpy-steps",
@@ -304,9 +305,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--numpy-configs",
-        default="75x32,150x32",
-        help="image size x batch size pairs the NumPy engine runs "
-        "(default: 75x32,150x32)",
+        default="75x32",
+        help="image size x batch size pairs the NumPy engine runs, for example "
+        "75x32,150x32 (default: 75x32)",
     )
     parser.add_argument(
         "--data",
