@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -156,6 +157,17 @@ def check_run_folder(out: Path, overwrite: bool, names=RUN_FILES) -> None:
             f"{out} already holds {', '.join(existing)} from an earlier run. "
             "Choose another --out or pass --overwrite."
         )
+
+    # Find an unwritable folder now, not after hours of training.
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as error:
+        raise CommandError(
+            f"--out {out} cannot be written ({error.strerror}). Choose a folder you "
+            "can write to."
+        ) from None
 
 
 def split_files(
@@ -431,6 +443,13 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except (CommandError, ModelFileError, ValueError, OSError) as error:
         print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(
+            f"{parser.prog} {args.command}: error: out of memory. Try a smaller "
+            "--image-size or --batch-size.",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print(f"{parser.prog} {args.command}: interrupted", file=sys.stderr)

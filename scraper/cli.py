@@ -155,6 +155,10 @@ def main(argv=None):
     except ScraperError as error:
         print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
         return 1
+    except OSError as error:
+        # An output folder that is a file, read-only, or blocked by another file.
+        print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"{parser.prog} {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -127,3 +127,13 @@ def test_summary_command_prints_blog_table(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "(None, 18, 18, 64)" in result.stdout
     assert "Total params: 1,335,905" in result.stdout
+
+
+def test_train_rejects_unwritable_out_before_training(tmp_path):
+    data = link_subset(tmp_path / "photos", per_class=3)
+    (tmp_path / "a_file").write_text("")
+    result = _run("train", data, "--out", tmp_path / "a_file" / "run", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "cannot be written" in result.stderr
+    assert "Epoch" not in result.stderr
+    assert "Traceback" not in result.stderr
