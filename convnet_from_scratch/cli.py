@@ -148,13 +148,13 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def check_run_folder(out: Path, overwrite: bool, names=RUN_FILES) -> None:
-    """Refuse to replace an earlier run's files unless ``overwrite`` is set."""
+    """Reject an unwritable --out, or one with an earlier run's files."""
     if out.exists() and not out.is_dir():
         raise CommandError(f"--out {out} exists and is not a folder.")
     existing = [name for name in names if (out / name).exists()]
     if existing and not overwrite:
         raise CommandError(
-            f"{out} already holds {', '.join(existing)} from an earlier run. "
+            f"{out} already contains {', '.join(existing)} from an earlier run. "
             "Choose another --out or pass --overwrite."
         )
 

@@ -91,8 +91,8 @@ def binary_crossentropy_from_logits_gradient(
 ) -> np.ndarray:
     """Return d(loss)/d(logits), which is ``(sigmoid(z) - y) / N``."""
     _check_pair(y_true, logits, "logits")
-    # sigmoid(z) - y, rearranged with 1 - sigmoid(z) = sigmoid(-z) so that a confident
-    # right answer (z = 15, y = 1) loses no digits to cancellation, as in TensorFlow.
+    # sigmoid(z) - y, rearranged with 1 - sigmoid(z) = sigmoid(-z) so that a
+    # confident right prediction (z = 15, y = 1) loses no digits to cancellation.
     gradient = (1.0 - y_true) * sigmoid(logits) - y_true * sigmoid(-logits)
     gradient /= y_true.size
     return gradient.astype(logits.dtype, copy=False)

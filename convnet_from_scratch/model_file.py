@@ -70,7 +70,7 @@ def save_model(model: Sequential, path: str | os.PathLike) -> Path:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     # An exclusive open (not mkstemp, which makes the file private) gives the model
-    # file the permissions the user's umask asks for.
+    # file the permissions the user's umask sets.
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
         with open(temporary, "xb") as stream:
@@ -182,7 +182,9 @@ def load_model(path: str | os.PathLike) -> Sequential:
         ) from None
     for weight in weights:
         if not np.all(np.isfinite(weight)):
-            raise ModelFileError(f"Model file {path} holds non-finite weights.")
+            raise ModelFileError(
+                f"Model file {path} contains non-finite weights (NaN or inf)."
+            )
 
     optimizer = metadata.get("optimizer") or {}
     optimizer_class = OPTIMIZERS.get(optimizer.get("class_name"))

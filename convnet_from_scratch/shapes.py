@@ -19,7 +19,7 @@ PADDING_MODES = ("valid", "same")
 
 @dataclass(frozen=True)
 class AxisGeometry:
-    """How one spatial axis of a sliding window maps input to output.
+    """Geometry of one spatial axis of a sliding window, from input to output.
 
     Attributes
     ----------

@@ -1,9 +1,9 @@
 """The contract every layer follows.
 
 A layer is built once for an input shape, then alternates `forward` and `backward`.
-`forward` caches what `backward` needs; `backward` returns the gradient with respect to
-the layer's input and stores the gradients of its parameters in `grads`, under the same
-names as in `params`. Layers never change their own parameters: an optimizer does.
+`forward` caches what `backward` needs. `backward` returns the gradient with respect to
+the layer's input, and it stores the gradients of its parameters in `grads` under the
+same names as in `params`. Layers never change their own parameters: an optimizer does.
 
 Shapes exclude the batch axis, as in Keras's `input_shape`: an image batch is
 ``(N, H, W, C)`` and the layer sees ``input_shape == (H, W, C)``.
