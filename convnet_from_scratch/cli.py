@@ -7,12 +7,16 @@ files, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
+import shutil
+import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -283,6 +287,90 @@ def write_history(path: Path, history: dict, meta: dict) -> None:
     os.replace(temporary, path)
 
 
+@contextlib.contextmanager
+def _sigint_deferred():
+    """Hold back Ctrl-C until the block ends, then raise KeyboardInterrupt."""
+    received = []
+    try:
+        previous = signal.signal(
+            signal.SIGINT, lambda signum, frame: received.append(signum)
+        )
+    except ValueError:  # Only the main thread may set signal handlers.
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
+
+
+def _swap_in(staging: Path, out: Path, names: list[str]) -> list[str]:
+    """Move the staged files into ``out``, all of them or none.
+
+    Each earlier file is first moved aside into ``staging``, so that a failed move
+    can put it back. Returns the names that replaced an earlier file.
+    """
+    previous = staging / "previous"
+    previous.mkdir()
+    moved_aside, moved_in = [], []
+    try:
+        for name in names:
+            if (out / name).exists():
+                os.replace(out / name, previous / name)
+                moved_aside.append(name)
+            os.replace(staging / name, out / name)
+            moved_in.append(name)
+    except BaseException:
+        for name in moved_in:
+            (out / name).unlink(missing_ok=True)
+        for name in moved_aside:
+            os.replace(previous / name, out / name)
+        raise
+    return moved_aside
+
+
+def save_run(out: Path, writers: dict[str, Callable[[Path], object]]) -> list[str]:
+    """Write a run's files into ``out`` so that ``out`` never mixes two runs.
+
+    Every file is first written into a staging folder inside ``out``. Only when all
+    are complete are they renamed into place, with Ctrl-C held back during the
+    renames, so an interruption leaves either the earlier files or the new ones.
+
+    Parameters
+    ----------
+    out : Path
+        The run folder. It is created if missing.
+    writers : dict of str to callable
+        For each file name, a function that writes that file to the path it is
+        given.
+
+    Returns
+    -------
+    list of str
+        The names that replaced a file of an earlier run.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".saving-", dir=out))
+    replaced = None
+    try:
+        for name, write in writers.items():
+            write(staging / name)
+        with _sigint_deferred():
+            replaced = _swap_in(staging, out, list(writers))
+    except KeyboardInterrupt:
+        if replaced is None:
+            outcome = f"no file in {out} was replaced"
+        else:
+            outcome = f"{out} contains the complete new run"
+        print(f"Interrupted while saving: {outcome}.", file=sys.stderr)
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return replaced
+
+
 def finish_run(
     args: argparse.Namespace,
     engine: str,
@@ -290,13 +378,16 @@ def finish_run(
     train,
     validation,
     seconds: float,
-    run_files: tuple[str, ...],
+    model_files: dict[str, Callable[[Path], object]],
     **extra_meta,
 ) -> None:
-    """Write ``history.json`` and the learning curve, then print the final metrics.
+    """Save the run files, then print the final metrics.
 
     Both engines' `train` commands end here, so their run folders and closing lines
-    can be compared file by file. ``extra_meta`` adds engine-specific entries.
+    can be compared file by file. ``model_files`` maps each model file name to a
+    function that writes it to a given path. ``history.json`` and
+    ``learning_curve.png`` follow, and `save_run` moves them all into ``args.out``
+    together. ``extra_meta`` adds engine-specific entries to ``history.json``.
     """
     meta = {
         "engine": engine,
@@ -315,12 +406,15 @@ def finish_run(
         "wall_seconds": round(seconds, 1),
         **extra_meta,
     }
-    write_history(args.out / "history.json", history, meta)
-    plot_learning_curves(
-        {engine: history},
-        args.out / "learning_curve.png",
-        title=f"{engine}, {args.image_size}x{args.image_size}, {args.epochs} epochs",
-    )
+    title = f"{engine}, {args.image_size}x{args.image_size}, {args.epochs} epochs"
+    writers = {
+        **model_files,
+        "history.json": lambda path: write_history(path, history, meta),
+        "learning_curve.png": lambda path: plot_learning_curves(
+            {engine: history}, path, title=title
+        ),
+    }
+    replaced = save_run(args.out, writers)
 
     last = {key: values[-1] for key, values in history.items()}
     print(
@@ -330,7 +424,9 @@ def finish_run(
         f"(the blog: accuracy {BLOG_ACCURACY['accuracy']}, "
         f"val_accuracy {BLOG_ACCURACY['val_accuracy']})."
     )
-    print(f"Wrote {', '.join(str(args.out / name) for name in run_files)}")
+    print(f"Wrote {', '.join(str(args.out / name) for name in writers)}")
+    if replaced:
+        print(f"Replaced the earlier run's {', '.join(replaced)}")
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -364,9 +460,8 @@ def run_train(args: argparse.Namespace) -> int:
     )
     seconds = time.perf_counter() - started
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    model.save(args.out / "model.npz")
-    finish_run(args, PROGRAM, history.history, train, validation, seconds, RUN_FILES)
+    model_files = {"model.npz": model.save}
+    finish_run(args, PROGRAM, history.history, train, validation, seconds, model_files)
     return 0
 
 

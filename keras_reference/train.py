@@ -192,17 +192,16 @@ def run_train(args: argparse.Namespace) -> int:
         )
         seconds = time.perf_counter() - started
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    keras_to_model_file(
-        model,
-        args.out / "model.npz",
-        class_names=class_names,
-        preprocessing={
-            "image_size": [args.image_size, args.image_size],
-            "rescale": BLOG_RESCALE,
-        },
-    )
-    model.save(args.out / "model.keras")
+    preprocessing = {
+        "image_size": [args.image_size, args.image_size],
+        "rescale": BLOG_RESCALE,
+    }
+    model_files = {
+        "model.npz": lambda path: keras_to_model_file(
+            model, path, class_names=class_names, preprocessing=preprocessing
+        ),
+        "model.keras": model.save,
+    }
     curves = {
         key: [float(v) for v in values] for key, values in history.history.items()
     }
@@ -213,7 +212,7 @@ def run_train(args: argparse.Namespace) -> int:
         train,
         validation,
         seconds,
-        RUN_FILES,
+        model_files,
         strategy=args.strategy,
         replicas=strategy.num_replicas_in_sync,
         **versions(),
