@@ -1,4 +1,4 @@
-"""Numba kernels for 2-D convolution and max-pooling.
+"""Numba kernels for 2-D convolution, max-pooling and the RMSprop update.
 
 The public functions have the signatures of their counterparts in `reference.py` and
 are tested against them. Each one checks its arguments, allocates the outputs and
@@ -727,3 +727,54 @@ def conv2d_relu_max_pool2d_backward(
             dxp[:, top : top + x.shape[1], left : left + x.shape[2]]
         )
     return dx, dkernel, dbias_parts.sum(axis=0)
+
+
+# Optimizer updates
+
+
+@njit(parallel=True, cache=True)
+def _rmsprop_loops(value, grad, velocity, learning_rate, rho, one_minus_rho, epsilon):
+    # The same operations in the same order as RMSprop's NumPy update, each rounded
+    # to the arrays' dtype, so both give bitwise the same result.
+    for i in prange(value.size):
+        v = rho * velocity[i] + one_minus_rho * (grad[i] * grad[i])
+        velocity[i] = v
+        value[i] -= learning_rate * grad[i] / np.sqrt(v + epsilon)
+
+
+def rmsprop_update(
+    value: np.ndarray,
+    grad: np.ndarray,
+    velocity: np.ndarray,
+    learning_rate: float,
+    rho: float,
+    epsilon: float,
+) -> None:
+    """Apply one RMSprop step to ``value`` and ``velocity`` in place (Numba).
+
+    ``velocity = rho * velocity + (1 - rho) * grad**2`` and then
+    ``value -= learning_rate * grad / sqrt(velocity + epsilon)``. The three arrays
+    must have the same shape and dtype and be C-contiguous, because the loop writes
+    through flat views of them. The scalars are rounded to that dtype first, as
+    NumPy does when it mixes a Python float with a float32 array.
+    """
+    arrays = {"value": value, "grad": grad, "velocity": velocity}
+    for name, array in arrays.items():
+        if array.shape != value.shape or array.dtype != value.dtype:
+            raise ValueError(
+                "Expected value, grad and velocity of the same shape and dtype. "
+                f"Received {name} of shape {array.shape} and dtype {array.dtype}, "
+                f"value of shape {value.shape} and dtype {value.dtype}."
+            )
+        if not array.flags.c_contiguous:
+            raise ValueError(f"Expected a C-contiguous {name} array.")
+    scalar = value.dtype.type
+    _rmsprop_loops(
+        value.reshape(-1),
+        grad.reshape(-1),
+        velocity.reshape(-1),
+        scalar(learning_rate),
+        scalar(rho),
+        scalar(1.0 - rho),
+        scalar(epsilon),
+    )

@@ -35,11 +35,13 @@ STEPS = 10
 
 
 class _Parameters:
-    """A stand-in layer: the optimizer only reads ``params`` and ``grads``."""
+    """A stand-in layer: the optimizer reads ``params``, ``grads`` and
+    ``implementation``."""
 
-    def __init__(self, arrays):
+    def __init__(self, arrays, implementation="numba"):
         self.params = {f"w{i}": a.copy() for i, a in enumerate(arrays)}
         self.grads = {key: np.zeros_like(a) for key, a in self.params.items()}
+        self.implementation = implementation
 
 
 @st.composite
@@ -67,13 +69,14 @@ def optimizer_cases(draw):
     return shapes, settings, scales, seed
 
 
-@given(optimizer_cases())
-def test_rmsprop_matches_keras(case):
+@pytest.mark.parametrize("implementation", ["numpy", "numba"])
+@given(case=optimizer_cases())
+def test_rmsprop_matches_keras(case, implementation):
     shapes, settings, scales, seed = case
     rng = np.random.default_rng(seed)
     initial = [rng.normal(size=shape).astype(np.float32) for shape in shapes]
 
-    layer = _Parameters(initial)
+    layer = _Parameters(initial, implementation)
     ours = RMSprop(**settings)
     variables = [tf.Variable(a) for a in initial]
     theirs = keras.optimizers.RMSprop(**settings)

@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from convnet_from_scratch import kernels, reference
+from convnet_from_scratch.optimizers import RMSprop
 from convnet_from_scratch.shapes import padded_output_size
 
 TOLERANCE = 1e-5
@@ -156,6 +157,64 @@ def test_max_pool2d_kernel_rejects_out_of_range_argmax():
     argmax = np.full((1, 1, 1, 1), 16)
     with pytest.raises(ValueError, match=r"Expected argmax values in \[0, 16\)"):
         kernels.max_pool2d_backward(np.ones((1, 1, 1, 1)), argmax, (1, 4, 4, 1))
+
+
+# RMSprop
+
+
+class _Layer:
+    def __init__(self, value, grad, implementation):
+        self.params = {"w": value.copy()}
+        self.grads = {"w": grad}
+        self.implementation = implementation
+
+
+@given(
+    shape=st.lists(st.integers(1, 40), min_size=1, max_size=3).map(tuple),
+    dtype=dtypes,
+    seed=seeds,
+    rho=st.floats(0.0, 0.999),
+    learning_rate=st.floats(1e-5, 1.0),
+)
+def test_rmsprop_kernel_matches_numpy(shape, dtype, seed, rho, learning_rate):
+    rng = np.random.default_rng(seed)
+    value = rng.standard_normal(shape).astype(dtype)
+    layers = {
+        name: _Layer(value, np.zeros(shape, dtype), name) for name in ("numpy", "numba")
+    }
+    optimizers = {
+        name: RMSprop(learning_rate=learning_rate, rho=rho) for name in layers
+    }
+    for step in range(3):
+        # Gradient scales 1, 1e-2 and 1e-4: the last squared is near epsilon = 1e-7.
+        grad = (rng.standard_normal(shape) * 10.0 ** -(2 * step)).astype(dtype)
+        for name, layer in layers.items():
+            layer.grads["w"][...] = grad
+            optimizers[name].apply([layer])
+    # The kernel does NumPy's operations in NumPy's order, so they agree bitwise.
+    np.testing.assert_array_equal(
+        layers["numba"].params["w"], layers["numpy"].params["w"]
+    )
+    np.testing.assert_array_equal(
+        optimizers["numba"].velocities[(0, "w")],
+        optimizers["numpy"].velocities[(0, "w")],
+    )
+
+
+def test_rmsprop_kernel_rejects_mismatched_arrays():
+    value = np.zeros((3, 4), np.float32)
+    with pytest.raises(ValueError, match=r"Received grad of shape \(4, 3\)"):
+        kernels.rmsprop_update(
+            value, np.zeros((4, 3), np.float32), np.zeros_like(value), 0.1, 0.9, 1e-7
+        )
+    with pytest.raises(
+        ValueError,
+        match=r"Received velocity of shape \(3, 4\) and "
+        r"dtype float64",
+    ):
+        kernels.rmsprop_update(
+            value, np.zeros_like(value), np.zeros((3, 4)), 0.1, 0.9, 1e-7
+        )
 
 
 # Determinism

@@ -13,7 +13,9 @@ from gradcheck import numerical_gradient
 
 
 class _OneParameter:
-    """A stand-in layer holding one parameter and its gradient."""
+    """A stand-in layer holding one parameter and its gradient, on NumPy."""
+
+    implementation = "numpy"
 
     def __init__(self, value, grad):
         self.params = {"var": np.array([value], dtype=np.float64)}
