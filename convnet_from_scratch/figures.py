@@ -303,8 +303,11 @@ def _plot_channels(volume: np.ndarray, channels: int, title: str, path: Path) ->
 # Learning curves
 
 
+HISTORY_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
+
+
 def read_history(path: str | os.PathLike) -> tuple[str, dict]:
-    """Read a run's ``history.json`` (or the file in a run folder).
+    """Read and check a run's ``history.json`` (or the file in a run folder).
 
     Returns
     -------
@@ -312,6 +315,13 @@ def read_history(path: str | os.PathLike) -> tuple[str, dict]:
         The engine named in the file's ``meta`` entry, else the run folder's name.
     history : dict
         Keras's keys (``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``).
+
+    Raises
+    ------
+    ValueError
+        If the file is missing, is not JSON, or is not an object whose metrics are
+        lists of numbers, at least one of them non-empty. The message names the
+        file and the first problem found.
     """
     path = Path(path)
     if path.is_dir():
@@ -322,8 +332,32 @@ def read_history(path: str | os.PathLike) -> tuple[str, dict]:
         raise ValueError(f"History file not found: {path}") from None
     except json.JSONDecodeError as error:
         raise ValueError(f"Invalid history file {path}: {error}") from None
+    problem = _history_problem(content)
+    if problem is not None:
+        raise ValueError(f"Invalid history file {path}: {problem}.")
     meta = content.pop("meta", {})
     return meta.get("engine", path.parent.name), content
+
+
+def _history_problem(content: object) -> str | None:
+    """Return what makes ``content`` an invalid history, or None if it is valid."""
+    if not isinstance(content, dict):
+        return (
+            'expected a JSON object of per-epoch lists such as "loss", found '
+            f"a JSON {type(content).__name__}"
+        )
+    if not isinstance(content.get("meta", {}), dict):
+        return '"meta" must be a JSON object'
+    for key in HISTORY_METRICS:
+        values = content.get(key, [])
+        if not isinstance(values, list):
+            return f'"{key}" must be a list of numbers, found {values!r}'
+        for epoch, value in enumerate(values, start=1):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return f'"{key}" has {json.dumps(value)} at epoch {epoch}, not a number'
+    if not any(content.get(key) for key in HISTORY_METRICS):
+        return f"no values for any of {', '.join(HISTORY_METRICS)}"
+    return None
 
 
 def compare_learning_curves(

@@ -379,13 +379,16 @@ def _training_meta(model_path: Path) -> dict:
 
 
 def run_curves(args: argparse.Namespace) -> int:
-    from .figures import compare_learning_curves
+    from .figures import HISTORY_METRICS, compare_learning_curves
 
     _check_png_path(args.out)
     histories = compare_learning_curves(args.runs, args.out)
     for label, history in histories.items():
-        epochs = len(history.get("loss", []))
-        last = history.get("val_accuracy", [float("nan")])[-1]
-        print(f"{label}: {epochs} epochs, final val_accuracy {last:.4f}")
+        epochs = max(len(history.get(key, [])) for key in HISTORY_METRICS)
+        if history.get("val_accuracy"):
+            final = f"final val_accuracy {history['val_accuracy'][-1]:.4f}"
+        else:
+            final = "no val_accuracy recorded, so no validation accuracy curve"
+        print(f"{label}: {epochs} epochs, {final}")
     print(f"Wrote {args.out}")
     return 0

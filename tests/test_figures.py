@@ -281,6 +281,40 @@ def test_learning_curves_missing_history(capsys, tmp_path):
     assert "History file not found" in err
 
 
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("[]", "expected a JSON object"),
+        ('{"loss": "x", "accuracy": [0.5]}', '"loss" must be a list of numbers'),
+        ('{"loss": [0.7], "accuracy": [null]}', '"accuracy" has null at epoch 1'),
+        ('{"loss": [0.7, true]}', '"loss" has true at epoch 2'),
+        ('{"loss": [], "val_loss": []}', "no values for any of loss"),
+        ('{"loss": [0.7], "meta": 3}', '"meta" must be a JSON object'),
+    ],
+)
+def test_learning_curves_malformed_history(capsys, tmp_path, content, problem):
+    history = tmp_path / "history.json"
+    history.write_text(content)
+    status, out, err = run(capsys, "curves", tmp_path, "--out", tmp_path / "c.png")
+    assert status == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert f"Invalid history file {history}: {problem}" in err
+    assert not (tmp_path / "c.png").exists()
+
+
+def test_learning_curves_without_validation(capsys, tmp_path):
+    (tmp_path / "history.json").write_text(
+        '{"loss": [0.7, 0.6], "accuracy": [0.5, 0.6]}'
+    )
+    path = tmp_path / "c.png"
+    status, out, _ = run(capsys, "curves", tmp_path, "--out", path)
+    assert status == 0
+    assert_png(path)
+    assert "2 epochs, no val_accuracy recorded" in out
+    assert "nan" not in out
+
+
 # Confusion matrix and misclassified photos
 
 
