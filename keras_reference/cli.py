@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 from convnet_from_scratch.cli import CommandError, add_train_arguments
 from convnet_from_scratch.model_file import ModelFileError
@@ -49,11 +50,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _print_warning(message, category, filename, lineno, file=None, line=None):
+    """Print a warning as one line, without the source line Python adds."""
+    print(f"{PROGRAM} train: warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return run_train(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _print_warning
+            return run_train(args)
     except (CommandError, ModelFileError, ValueError, OSError) as error:
         print(f"{PROGRAM} {args.command}: error: {error}", file=sys.stderr)
         return 2

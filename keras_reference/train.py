@@ -18,7 +18,11 @@ from convnet_from_scratch.cli import (
     finish_run,
     split_files,
 )
-from convnet_from_scratch.data import find_classes, list_class_files
+from convnet_from_scratch.data import (
+    DirectoryIterator,
+    find_classes,
+    list_class_files,
+)
 
 from .compat import ImageDataGenerator, keras, tf, versions
 from .model import _image_shape, build_model
@@ -52,6 +56,39 @@ def _link_split(
         _link(data / relative, destination / relative)
 
 
+def readable_files(
+    folder: Path,
+    classes: list[str],
+    files: list[str] | None,
+    image_size: int,
+) -> list[str]:
+    """Decode ``files`` once and return the paths the hand-written library can read.
+
+    The decoder is `DirectoryIterator`, the hand-written ``train``'s loader, at
+    ``image_size``. It drops each unreadable file with one `UnreadableImageWarning`
+    naming its path. ``files`` of None means every image of ``classes`` in
+    ``folder``.
+
+    Raises
+    ------
+    ValueError
+        If ``classes`` are not exactly two, or no file is listed or readable. The
+        message names ``folder``.
+    """
+    iterator = DirectoryIterator(
+        folder,
+        target_size=(image_size, image_size),
+        shuffle=False,
+        classes=classes,
+        files=files,
+        cache=False,
+    )
+    # One pass decodes every file; the batches themselves are not needed.
+    for _ in iterator:
+        pass
+    return iterator.filenames
+
+
 @contextlib.contextmanager
 def split_folders(
     data: Path,
@@ -59,6 +96,8 @@ def split_folders(
     seed: int,
     folds: int | None = None,
     fold: int | None = None,
+    *,
+    image_size: int | None = None,
 ):
     """Yield ``(train_dir, validation_dir)``: the photos of ``data`` that the
     hand-written ``train`` would use, linked into a temporary tree.
@@ -71,29 +110,46 @@ def split_folders(
     (``.ipynb_checkpoints/``, ``._photo.jpg``) are left out, where
     ``flow_from_directory`` alone would take the first for a class and fail to
     decode the second. The tree is removed on exit.
+
+    With ``image_size``, every listed photo is also decoded at that size by
+    `readable_files`, and the ones the library cannot read are left out with a
+    warning, so Keras trains on the photos the hand-written ``train`` keeps. Errors
+    about classes or missing photos then name ``data``, not the temporary tree.
+    Without ``image_size``, the listing is linked undecoded.
     """
     data = Path(data)
     if not data.is_dir():
         raise CommandError(f"Data folder not found: {data}")
     already_split = (data / "train").is_dir() and (data / "validation").is_dir()
-    with tempfile.TemporaryDirectory(prefix="keras_reference_split_") as workdir:
-        root = Path(workdir)
-        if folds is None and fold is None and already_split:
-            classes = find_classes(data / "train")
-            for part in ("train", "validation"):
-                files = [
+    if folds is None and fold is None and already_split:
+        classes = find_classes(data / "train")
+        parts = {
+            part: (
+                data / part,
+                [
                     path
                     for name in classes
                     for path in list_class_files(data / part, name)
-                ]
-                _link_split(data / part, classes, files, root / part)
-        else:
-            classes = find_classes(data)
-            train_files, validation_files = split_files(
-                data, validation_fraction, seed, folds, fold
+                ],
             )
-            _link_split(data, classes, train_files, root / "train")
-            _link_split(data, classes, validation_files, root / "validation")
+            for part in ("train", "validation")
+        }
+    else:
+        classes = find_classes(data)
+        train_files, validation_files = split_files(
+            data, validation_fraction, seed, folds, fold
+        )
+        parts = {"train": (data, train_files), "validation": (data, validation_files)}
+    if image_size is not None:
+        parts = {
+            part: (folder, readable_files(folder, classes, files, image_size))
+            for part, (folder, files) in parts.items()
+        }
+
+    with tempfile.TemporaryDirectory(prefix="keras_reference_split_") as workdir:
+        root = Path(workdir)
+        for part, (folder, files) in parts.items():
+            _link_split(folder, classes, files, root / part)
         yield root / "train", root / "validation"
 
 
@@ -104,6 +160,7 @@ def make_iterators(
     batch_size: int,
     seed: int,
     augment: bool = True,
+    source: Path | None = None,
 ):
     """Return the training and validation iterators of the blog's pipeline.
 
@@ -111,12 +168,14 @@ def make_iterators(
     rescaled by 1/255. Validation images are only rescaled and not shuffled. Both use
     ``class_mode='binary'`` and, as explicit ``classes``, the visible class folders
     of ``train_dir`` in sorted order, which are the hand-written iterator's classes.
+    Error messages name ``source``, the user's data folder, when it is given, and
+    the folders themselves otherwise.
     """
     class_names = find_classes(train_dir)
     if len(class_names) != 2:
         raise CommandError(
-            f"Expected exactly 2 class folders in {train_dir} for binary labels. "
-            f"Found {len(class_names)}: {class_names}."
+            f"Expected exactly 2 class folders in {source or train_dir} for binary "
+            f"labels. Found {len(class_names)}: {class_names}."
         )
     options = {
         "target_size": (image_size, image_size),
@@ -134,7 +193,8 @@ def make_iterators(
     )
     for name, iterator in (("training", train), ("validation", validation)):
         if iterator.samples == 0:
-            raise CommandError(f"No images found for {name} in {iterator.directory}.")
+            where = source or iterator.directory
+            raise CommandError(f"No images found for {name} in {where}.")
     return train, validation
 
 
@@ -161,13 +221,14 @@ def run_train(args: argparse.Namespace) -> int:
     strategy = _strategy(args.strategy)
 
     split = (args.data, args.validation_fraction, args.seed, args.folds, args.fold)
-    with split_folders(*split) as folders:
+    with split_folders(*split, image_size=args.image_size) as folders:
         train, validation = make_iterators(
             *folders,
             image_size=args.image_size,
             batch_size=args.batch_size,
             seed=args.seed,
             augment=not args.no_augment,
+            source=args.data,
         )
         class_names = list(train.class_indices)
         print(
@@ -220,4 +281,10 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["RUN_FILES", "make_iterators", "run_train", "split_folders"]
+__all__ = [
+    "RUN_FILES",
+    "make_iterators",
+    "readable_files",
+    "run_train",
+    "split_folders",
+]

@@ -16,7 +16,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from convnet_from_scratch.data import fold_class_folders, split_class_folders
+from convnet_from_scratch import cli as library_cli
+from convnet_from_scratch.data import (
+    UnreadableImageWarning,
+    fold_class_folders,
+    split_class_folders,
+)
 from convnet_from_scratch.model_file import load_model
 from keras_reference import keras
 from keras_reference.cli import main
@@ -136,6 +141,71 @@ def test_train_reads_train_and_validation_folders(photos, tmp_path):
     meta = read_history(out)["meta"]
     assert meta["train_samples"] == 8
     assert meta["validation_samples"] == 4
+
+
+def add_unreadable_files(photos: Path) -> list[Path]:
+    """Add a text file named like a photo and a JPEG cut in half; return both."""
+    first, second = sorted(p for p in photos.iterdir() if p.is_dir())
+    text_file = first / "x.jpg"
+    text_file.write_text("not an image\n")
+    whole = sorted(second.glob("*.jpg"))[0].read_bytes()
+    truncated = second / "truncated.jpg"
+    truncated.write_bytes(whole[: len(whole) // 2])
+    return [text_file, truncated]
+
+
+def test_split_keeps_the_photos_the_library_reads(photos, tmp_path):
+    unreadable = add_unreadable_files(photos)
+    argv = ["train", str(photos), "--out", str(tmp_path / "run"), "--image-size", "8"]
+    args = library_cli.build_parser().parse_args(argv)
+    with pytest.warns(UnreadableImageWarning):
+        train_iterator, validation_iterator = library_cli.make_iterators(
+            args, augment=False
+        )
+
+    with (
+        pytest.warns(UnreadableImageWarning) as warned,
+        split_folders(photos, 0.2, 0, image_size=8) as (train_dir, validation_dir),
+    ):
+        assert linked_files(train_dir, photos) == sorted(train_iterator.filenames)
+        assert linked_files(validation_dir, photos) == sorted(
+            validation_iterator.filenames
+        )
+    messages = [str(warning.message) for warning in warned]
+    for path in unreadable:
+        assert sum(str(path) in message for message in messages) == 1, messages
+
+
+def test_train_drops_unreadable_photos(photos, tmp_path, capsys):
+    unreadable = add_unreadable_files(photos)
+    out = tmp_path / "run"
+
+    assert train(photos, out, "--epochs", "1") == 0
+
+    lines = capsys.readouterr().err.splitlines()
+    for path in unreadable:
+        naming = [line for line in lines if str(path) in line]
+        assert len(naming) == 1, lines
+        assert naming[0].startswith(
+            "python -m keras_reference train: warning: Skipping Cannot read image "
+        )
+    meta = read_history(out)["meta"]
+    assert meta["train_samples"] + meta["validation_samples"] == 12
+
+
+def test_one_class_error_names_data_folder(tmp_path, capsys):
+    photos = link_subset(tmp_path / "photos", per_class=6)
+    for extra in sorted(p for p in photos.iterdir() if p.is_dir())[1:]:
+        for photo in extra.iterdir():
+            photo.unlink()
+        extra.rmdir()
+
+    assert train(photos, tmp_path / "run", "--epochs", "1") == 2
+
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert f"class folders in {photos}." in lines[0]
+    assert "keras_reference_split_" not in lines[0]
 
 
 def test_mirrored_strategy_runs_on_one_replica(photos, tmp_path):
