@@ -469,18 +469,39 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from .data import load_image
+    """Print the class and confidence of each readable photo.
+
+    An unreadable photo gets one warning line on stderr and no result. The command
+    then still prints the other results, and exits with status 2 at the end.
+    """
+    from .data import UnreadableImageError, load_image
 
     model = load_model(args.model)
     size = tuple(model.preprocessing.get("image_size", model.input_shape[:2]))
     rescale = model.preprocessing.get("rescale", BLOG_RESCALE)
     names = model.class_names or ["class 0", "class 1"]
-    images = np.stack([load_image(path, size) for path in args.images]) * rescale
-    probabilities = model.predict(images.astype(np.float32))[:, 0]
-    for path, probability in zip(args.images, probabilities, strict=True):
-        index = int(probability > 0.5)
-        confidence = probability if index else 1.0 - probability
-        print(f"{path}\t{names[index]}\t{confidence:.4f}")
+    paths, images = [], []
+    for path in args.images:
+        try:
+            images.append(load_image(path, size))
+        except UnreadableImageError as error:
+            print(f"warning: {error}", file=sys.stderr)
+            continue
+        paths.append(path)
+
+    if images:
+        batch = (np.stack(images) * rescale).astype(np.float32)
+        probabilities = model.predict(batch)[:, 0]
+        for path, probability in zip(paths, probabilities, strict=True):
+            index = int(probability > 0.5)
+            confidence = probability if index else 1.0 - probability
+            print(f"{path}\t{names[index]}\t{confidence:.4f}")
+    unreadable = len(args.images) - len(paths)
+    if unreadable:
+        raise CommandError(
+            f"{unreadable} of {len(args.images)} images could not be read, so they "
+            "have no result."
+        )
     return 0
 
 
