@@ -28,7 +28,7 @@ from scraper.credentials import load_credentials
 from scraper.fetch import OK, UNAVAILABLE, PhotoFetcher
 from scraper.folders import class_folders, file_sha256, photo_files, photo_id
 from scraper.keywords import parse_keywords
-from scraper.licenses import parse_licenses
+from scraper.licenses import LICENSES, parse_licenses
 from scraper.photos import SIZES, PhotoRecord
 from scraper.retry import RetryPolicy
 from scraper.search import (
@@ -70,7 +70,7 @@ def download_flickr_photos(
     config_path=None,
     rest_url=FLICKR_REST_URL,
     progress=True,
-    sleep=time.sleep,
+    sleep=None,
 ):
     """Download Flickr photos for each keyword into ``dest/<folder>/<id>.<ext>``.
 
@@ -107,8 +107,10 @@ def download_flickr_photos(
         REST endpoint of the Flickr API.
     progress : bool, default=True
         Show a progress bar per keyword on standard error.
-    sleep : callable, default=time.sleep
-        Called with the wait in seconds before each retry.
+    sleep : callable or None, default=None
+        Called with the wait in seconds before each retry. ``None`` means
+        ``time.sleep`` for API pages, and for photos a wait that an interruption
+        cuts short.
 
     Returns
     -------
@@ -119,6 +121,10 @@ def download_flickr_photos(
     ------
     TypeError, ValueError
         For an argument of the wrong type or value.
+    KeyboardInterrupt
+        After an interruption, re-raised once the downloads already sent have
+        ended. No new request or retry starts after it, and no partial file is
+        left.
     CredentialsError
         If no API key or secret is configured.
     ScraperError
@@ -129,6 +135,7 @@ def download_flickr_photos(
     max_nb_img = check_int("max_nb_img", max_nb_img, minimum=1, allowed=(-1,))
     dest = Path(check_path("dest", dest))
     allowed_licenses = parse_licenses(licenses)
+    _warn_unknown_licenses(allowed_licenses)
     per_page = check_int("per_page", per_page, minimum=1, maximum=MAX_PER_PAGE)
     workers = check_int("workers", workers, minimum=1, maximum=32)
     timeout = check_float("timeout", timeout, minimum=0.001, maximum=3600.0)
@@ -143,7 +150,11 @@ def download_flickr_photos(
 
     credentials = load_credentials(api_key, api_secret, config_path)
     search = FlickrSearch(
-        credentials, rest_url=rest_url, timeout=timeout, retry=retry, sleep=sleep
+        credentials,
+        rest_url=rest_url,
+        timeout=timeout,
+        retry=retry,
+        sleep=time.sleep if sleep is None else sleep,
     )
     run = _DownloadRun(
         dest=dest,
@@ -156,6 +167,20 @@ def download_flickr_photos(
     )
     fetcher = PhotoFetcher(run.temp_dir, retry=retry, timeout=timeout, sleep=sleep)
     return run.execute(specs, fetcher, workers)
+
+
+def _warn_unknown_licenses(license_ids):
+    unknown = [
+        str(license_id) for license_id in license_ids if license_id not in LICENSES
+    ]
+    if unknown:
+        logger.warning(
+            "Unknown Flickr licence %s %s (known ids: %s). Sent to Flickr as given, "
+            "because Flickr has added licences since this list was written.",
+            "id" if len(unknown) == 1 else "ids",
+            ", ".join(unknown),
+            ", ".join(str(license_id) for license_id in sorted(LICENSES)),
+        )
 
 
 class _DownloadRun:
@@ -188,8 +213,12 @@ class _DownloadRun:
         )
         try:
             with ThreadPoolExecutor(workers, thread_name_prefix="download") as pool:
-                for spec in specs:
-                    self._download_keyword(spec, fetcher, pool)
+                try:
+                    for spec in specs:
+                        self._download_keyword(spec, fetcher, pool)
+                except KeyboardInterrupt:
+                    self._stop(fetcher, pool)
+                    raise
         finally:
             write_attribution(self.dest, self.attribution)
             shutil.rmtree(self.temp_dir, ignore_errors=True)
@@ -200,6 +229,16 @@ class _DownloadRun:
             sum(self.summary.failed.values()),
         )
         return self.summary
+
+    def _stop(self, fetcher, pool):
+        """Stop new requests and retries; leaving the pool waits for the rest."""
+        running = fetcher.stop()
+        pool.shutdown(wait=False, cancel_futures=True)
+        logger.warning(
+            "Interrupted, waiting for %d downloads to stop (--timeout %g s).",
+            running,
+            fetcher.timeout,
+        )
 
     def _index_existing_files(self):
         """Record the id, class and content hash of every photo already on disk."""

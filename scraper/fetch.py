@@ -11,16 +11,14 @@ import hashlib
 import logging
 import os
 import threading
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from PIL import Image
 
-from scraper.folders import create_temporary_file
+from scraper.folders import InvalidImageError, check_image, create_temporary_file
 from scraper.retry import RetryPolicy
 
 logger = logging.getLogger(__name__)
@@ -38,6 +36,7 @@ EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif"}
 OK = "ok"
 UNAVAILABLE = "unavailable"
 FAILED = "failed"
+INTERRUPTED = "interrupted"
 
 
 @dataclass
@@ -47,7 +46,8 @@ class FetchResult:
     Attributes
     ----------
     status : str
-        ``"ok"``, ``"unavailable"`` (Flickr's placeholder) or ``"failed"``.
+        ``"ok"``, ``"unavailable"`` (Flickr's placeholder), ``"failed"``, or
+        ``"interrupted"`` when :meth:`PhotoFetcher.stop` ended the attempts.
     reason : str
         Why it failed, in words; empty when ``status`` is ``"ok"``.
     path : pathlib.Path or None
@@ -103,8 +103,9 @@ class PhotoFetcher:
         Attempts per file; ``None`` means ``RetryPolicy()``.
     timeout : float, default=30.0
         Seconds to wait for the connection and for each read.
-    sleep : callable, default=time.sleep
-        Called with the wait in seconds before each retry.
+    sleep : callable or None, default=None
+        Called with the wait in seconds before each retry. ``None`` waits in a way
+        that :meth:`stop` cuts short.
     max_bytes : int, default=64 MiB
         Larger bodies are abandoned.
     max_redirects : int, default=5
@@ -117,7 +118,7 @@ class PhotoFetcher:
         *,
         retry=None,
         timeout=30.0,
-        sleep=time.sleep,
+        sleep=None,
         max_bytes=64 * 2**20,
         max_redirects=5,
     ):
@@ -126,15 +127,45 @@ class PhotoFetcher:
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.max_redirects = max_redirects
-        self._sleep = sleep
+        self._stopped = threading.Event()
+        self._sleep = self._stopped.wait if sleep is None else sleep
+        self._active = 0
+        self._active_lock = threading.Lock()
         # requests does not promise that a Session is thread-safe: one per thread.
         self._local = threading.local()
 
+    def stop(self):
+        """Make every running and later `fetch` return before its next request.
+
+        A request already sent is not cancelled, so it ends within ``timeout``
+        seconds per read. A backoff wait ends at once unless a custom ``sleep``
+        was given.
+
+        Returns
+        -------
+        int
+            The number of `fetch` calls running when the stop was requested.
+        """
+        self._stopped.set()
+        with self._active_lock:
+            return self._active
+
     def fetch(self, url):
         """Download ``url`` with retries and return a :class:`FetchResult`."""
+        with self._active_lock:
+            self._active += 1
+        try:
+            return self._fetch(url)
+        finally:
+            with self._active_lock:
+                self._active -= 1
+
+    def _fetch(self, url):
         attempts = self.retry.max_retries + 1
         counter = [0]
         for attempt in range(attempts):
+            if self._stopped.is_set():
+                return FetchResult(INTERRUPTED, "interrupted", requests=counter[0])
             try:
                 result = self._attempt(url, counter)
             except _TransientError as error:
@@ -182,6 +213,8 @@ class PhotoFetcher:
         """Make one attempt, following redirects by hand to spot the placeholder."""
         current = url
         for _ in range(self.max_redirects + 1):
+            if self._stopped.is_set():
+                raise _FinalResult(FetchResult(INTERRUPTED, "interrupted"))
             if is_placeholder(current):
                 raise _FinalResult(FetchResult(UNAVAILABLE, "photo unavailable"))
             try:
@@ -267,13 +300,8 @@ def _check_length(response, size):
 def _check_image(path):
     """Return the file extension for the image at ``path``, or raise if it is bad."""
     try:
-        with Image.open(path) as image:
-            image.verify()
-        # verify() leaves the image unusable, so it is opened again to decode.
-        with Image.open(path) as image:
-            image_format = image.format
-            image.load()
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        image_format = check_image(path)
+    except InvalidImageError as error:
         raise _TransientError(f"invalid image ({error})") from None
     if image_format not in EXTENSIONS:
         raise _FinalResult(

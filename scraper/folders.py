@@ -10,7 +10,40 @@ import os
 import secrets
 from pathlib import Path
 
+from PIL import Image
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif")
+
+# Exceptions Pillow raises for a file that is not an image, is cut short or is too
+# large.
+_IMAGE_ERRORS = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
+
+
+class InvalidImageError(ValueError):
+    """Raised for a file that Pillow cannot verify and decode fully."""
+
+
+def check_image(path):
+    """Verify and fully decode the image at ``path``, and return its Pillow format.
+
+    ``Image.verify()`` alone accepts a JPEG cut short (checked with Pillow 13), so
+    the pixels are decoded too.
+
+    Raises
+    ------
+    InvalidImageError
+        With Pillow's message, if the file is not a whole image.
+    """
+    try:
+        with Image.open(path) as image:
+            image.verify()
+        # verify() leaves the image unusable, so it is opened again to decode.
+        with Image.open(path) as image:
+            image_format = image.format
+            image.load()
+    except _IMAGE_ERRORS as error:
+        raise InvalidImageError(str(error) or type(error).__name__) from None
+    return image_format
 
 
 def class_folders(root):
