@@ -14,7 +14,10 @@ def type_error(name, expected, value):
     """Build the ``TypeError`` for argument ``name`` of the wrong type."""
     return InvalidArgumentTypeError(
         f"Invalid type for argument `{name}`. Expected {expected}. "
-        f"Received {name}={value!r} of type {type(value).__name__}."
+        f"Received {name}={value!r} of type {type(value).__name__}.",
+        argument=name,
+        expected=expected,
+        value=value,
     )
 
 
@@ -22,7 +25,10 @@ def value_error(name, expected, value):
     """Build the ``ValueError`` for argument ``name`` with a value out of range."""
     return InvalidArgumentError(
         f"Invalid value for argument `{name}`. Expected {expected}. "
-        f"Received {name}={value!r}."
+        f"Received {name}={value!r}.",
+        argument=name,
+        expected=expected,
+        value=value,
     )
 
 

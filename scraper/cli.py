@@ -1,17 +1,20 @@
 """Command line: ``python -m scraper download ...`` and ``python -m scraper split ...``.
 
 Exit status: 0 on success, 1 when the run failed or left photos to retry, 2 for
-invalid arguments, 130 when interrupted.
+invalid arguments (missing credentials, a missing config file or SOURCE folder, and
+an output folder that cannot be written included), 130 when interrupted.
 """
 
 import argparse
 import logging
 import sys
+import warnings
 
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from scraper.download import download_flickr_photos
 from scraper.errors import (
+    CredentialsError,
     InvalidArgumentError,
     InvalidArgumentTypeError,
     ScraperError,
@@ -23,6 +26,31 @@ from scraper.search import FLICKR_REST_URL
 from scraper.split import split_dataset
 
 logger = logging.getLogger(__name__)
+
+# The command-line name of each library parameter that a command sets, so that an
+# argument error names the option the user typed.
+OPTION_NAMES = {
+    "download": {
+        "keywords": "KEYWORD",
+        "size": "--size",
+        "max_nb_img": "--max-images",
+        "dest": "--out",
+        "licenses": "--licenses",
+        "per_page": "--per-page",
+        "workers": "--workers",
+        "timeout": "--timeout",
+        "max_retries": "--retries",
+        "backoff": "--backoff",
+        "max_delay": "--max-delay",
+        "rest_url": "--rest-url",
+    },
+    "split": {
+        "source": "SOURCE",
+        "dest": "DEST",
+        "validation": "--validation",
+        "seed": "--seed",
+    },
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -145,13 +173,17 @@ def main(argv=None):
         # retried ones included. The scraper logs each retry and failure itself.
         logging.getLogger("flickrapi").setLevel(logging.CRITICAL)
     try:
-        with logging_redirect_tqdm():
+        with logging_redirect_tqdm(), warnings.catch_warnings():
+            warnings.showwarning = _log_warning
             if args.command == "download":
                 return _download(args)
             return _split(args)
     except (InvalidArgumentError, InvalidArgumentTypeError) as error:
         # The library's own argument checks: reported as argparse reports its own.
-        parser.error(str(error))
+        parser.error(describe_argument_error(args.command, error))
+    except CredentialsError as error:
+        print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
+        return 2
     except ScraperError as error:
         print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
         return 1
@@ -162,6 +194,26 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"{parser.prog} {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def describe_argument_error(command, error):
+    """Reword a library argument error with the option name of ``command``.
+
+    Errors about a parameter that has no option of that command keep their
+    message.
+    """
+    option = OPTION_NAMES[command].get(error.argument)
+    if option is None:
+        return str(error)
+    value = error.value
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        value = repr(str(value))
+    return f"argument {option}: invalid value {value}; expected {error.expected}"
+
+
+def _log_warning(message, category, filename, lineno, file=None, line=None):
+    """Log a warning as one line, without the source line Python prints."""
+    logger.warning("%s", message)
 
 
 def _download(args):

@@ -25,9 +25,29 @@ class CredentialsError(ScraperError):
     """Raised when the Flickr API key or secret is missing or unreadable."""
 
 
-class InvalidArgumentError(ValueError):
+class _ArgumentErrorParts:
+    """The parts of an argument error, kept so a caller can reword the message.
+
+    Attributes
+    ----------
+    argument : str or None
+        The Python parameter name, such as ``"max_nb_img"``.
+    expected : str or None
+        What the parameter accepts, in words.
+    value : object
+        The value received.
+    """
+
+    def __init__(self, message, *, argument=None, expected=None, value=None):
+        super().__init__(message)
+        self.argument = argument
+        self.expected = expected
+        self.value = value
+
+
+class InvalidArgumentError(_ArgumentErrorParts, ValueError):
     """Raised for an argument with a value out of range; a ``ValueError``."""
 
 
-class InvalidArgumentTypeError(TypeError):
+class InvalidArgumentTypeError(_ArgumentErrorParts, TypeError):
     """Raised for an argument of the wrong type; a ``TypeError``."""

@@ -321,18 +321,33 @@ def test_cli_exit_status_after_failures(standin, tmp_path, monkeypatch, capsys):
     ("arguments", "message"),
     [
         (["download", "x", "--size", "large"], "argument --size: invalid choice"),
-        (["download", "x", "--max-images", "0"], "Received max_nb_img=0"),
+        (
+            ["download", "x", "--max-images", "0"],
+            "argument --max-images: invalid value 0;",
+        ),
+        (["download", "x", "--max-images", "-2"], "expected an int >= 1 or -1"),
         (["download", "x", "--max-images", "ten"], "invalid int value: 'ten'"),
-        (["download", "x", "--licenses", "4,cc"], "Invalid value for argument"),
-        (["download", "x", "--per-page", "501"], "Received per_page=501"),
-        (["download", "x", "--workers", "0"], "Received workers=0"),
-        (["download", "x", "--retries", "-1"], "Received max_retries=-1"),
-        (["download", "x", "--rest-url", "ftp://h/"], "Received rest_url="),
+        (
+            ["download", "x", "--licenses", "4,cc"],
+            "argument --licenses: invalid value '4,cc'",
+        ),
+        (
+            ["download", "x", "--per-page", "501"],
+            "argument --per-page: invalid value 501",
+        ),
+        (["download", "x", "--workers", "0"], "argument --workers: invalid value 0;"),
+        (["download", "x", "--retries", "-1"], "argument --retries: invalid value -1;"),
+        (
+            ["download", "x", "--backoff", "-1"],
+            "argument --backoff: invalid value -1.0",
+        ),
+        (["download", "x", "--rest-url", "ftp://h/"], "argument --rest-url: invalid"),
         (["download", "=folder"], "a non-empty search text"),
         (["download", "a=.hidden"], "a folder name without"),
         (["download"], "the following arguments are required: KEYWORD"),
         (["split", "a"], "the following arguments are required: DEST"),
-        (["split", "a", "b", "--validation", "1"], "Received validation=1.0"),
+        (["split", "a", "b", "--validation", "1"], "argument --validation: invalid"),
+        (["split", "a", "a"], "argument DEST: invalid value 'a'; expected a folder"),
         (["fetch"], "argument command: invalid choice: 'fetch'"),
     ],
 )
@@ -349,8 +364,18 @@ def test_cli_bad_arguments(tmp_path, arguments, message):
 def test_cli_missing_key(tmp_path):
     result = run_cli(tmp_path, ["download", "x", "--out", "raw"])
 
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "Missing Flickr API key: set FLICKR_API_KEY" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_missing_config_file(tmp_path):
+    arguments = ["download", "x", "--config", str(tmp_path / "absent.ini")]
+
+    result = run_cli(tmp_path, arguments)
+
+    assert result.returncode == 2
+    assert "Flickr config file not found" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -369,3 +394,41 @@ def test_downloaded_images_decode(standin, tmp_path):
         with Image.open(io.BytesIO(path.read_bytes())) as image:
             image.load()
             assert max(image.size) <= 500
+
+
+def test_unknown_licence_id_is_named(standin, tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="scraper"):
+        run_download(standin, tmp_path, "gatekeeper", licenses="4,99")
+
+    warnings = [r.getMessage() for r in caplog.records if "licence" in r.getMessage()]
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith("Unknown Flickr licence id 99 ")
+    assert "known ids: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10" in warnings[0]
+    assert "\n" not in warnings[0]
+
+
+def test_known_licence_ids_give_no_warning(standin, tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="scraper"):
+        run_download(standin, tmp_path, "gatekeeper", licenses="4,5")
+
+    assert not [r for r in caplog.records if "licence" in r.getMessage()]
+
+
+def test_cli_split_warning_is_one_line(tmp_path):
+    folder = tmp_path / "raw" / "maniola_jurtina"
+    folder.mkdir(parents=True)
+    for number in range(7):
+        Image.new("RGB", (8, 8), (number, 40, 90)).save(folder / f"{number + 1}.jpg")
+    first = run_cli(tmp_path, ["split", "raw", "d2", "--validation", "0"])
+
+    second = run_cli(tmp_path, ["split", "raw", "d2"])
+
+    assert first.returncode == 0
+    assert second.returncode == 0
+    lines = second.stderr.strip().splitlines()
+    warnings = [line for line in lines if " WARNING " in line]
+    assert len(warnings) == 1, lines
+    assert "d2 was split with another validation fraction" in warnings[0]
+    assert "choose a new destination folder" in warnings[0]
+    assert "UserWarning" not in second.stderr
+    assert "warnings.warn(" not in second.stderr
