@@ -18,6 +18,8 @@ from pathlib import Path
 from scraper._checks import check_float, check_int, check_path, value_error
 from scraper.errors import ScraperError
 from scraper.folders import (
+    InvalidImageError,
+    check_image,
     class_folders,
     create_temporary_file,
     photo_files,
@@ -42,12 +44,15 @@ class ClassSplit:
         Photos of this class in each split after the run.
     copied : int
         Files this run copied.
+    unreadable : int
+        New source files this run left out because they are not whole images.
     """
 
     name: str
     train: int = 0
     validation: int = 0
     copied: int = 0
+    unreadable: int = 0
 
 
 @dataclass
@@ -58,11 +63,16 @@ class SplitSummary:
 
     def format(self):
         """Return one line per class."""
-        return "\n".join(
-            f"{item.name}: {item.train} train, {item.validation} validation "
-            f"({item.copied} copied by this run)"
-            for item in self.classes
-        )
+        lines = []
+        for item in self.classes:
+            line = (
+                f"{item.name}: {item.train} train, {item.validation} validation "
+                f"({item.copied} copied by this run"
+            )
+            if item.unreadable:
+                line += f", {item.unreadable} unreadable left out"
+            lines.append(line + ")")
+        return "\n".join(lines)
 
 
 def split_dataset(source, dest, validation=0.2, seed=0):
@@ -90,6 +100,8 @@ def split_dataset(source, dest, validation=0.2, seed=0):
     ------
     TypeError, ValueError
         For an argument of the wrong type or value, or overlapping folders.
+    FileNotFoundError, NotADirectoryError
+        If ``source`` does not exist or is not a folder.
     ScraperError
         If ``source`` has no class folder, or a photo id appears in two classes,
         or in both splits of ``dest``.
@@ -97,7 +109,11 @@ def split_dataset(source, dest, validation=0.2, seed=0):
     Warns
     -----
     UserWarning
-        For each class left without a validation photo or without a train photo.
+        For each new source file that is not a whole image, which is not copied.
+        Once, when the photos already in ``dest`` give a class another number of
+        validation photos than ``validation`` requests, because a rerun never
+        moves a photo. Otherwise for each class left without a validation photo
+        or without a train photo.
     """
     source = Path(check_path("source", source))
     dest = Path(check_path("dest", dest))
@@ -106,11 +122,16 @@ def split_dataset(source, dest, validation=0.2, seed=0):
     )
     seed = check_int("seed", seed)
     _check_separate(source, dest)
+    if not source.exists():
+        raise FileNotFoundError(f"Source folder {source} does not exist.")
+    if not source.is_dir():
+        raise NotADirectoryError(f"Source {source} is not a folder.")
 
     classes = _source_classes(source)
     _remove_partial_copies(dest)
     placed = _placed_photos(dest)
     summary = SplitSummary()
+    differences = []
     for name, files in classes.items():
         for identifier, (split, placed_class) in placed.items():
             if identifier in files and placed_class != name:
@@ -118,8 +139,23 @@ def split_dataset(source, dest, validation=0.2, seed=0):
                     f"Photo id {identifier} is in class {name!r} in {source} but in "
                     f"class {placed_class!r} in {dest / split}; remove one of them."
                 )
-        summary.classes.append(
-            _split_class(name, files, placed, dest, validation, seed)
+        result, wanted = _split_class(name, files, placed, dest, validation, seed)
+        summary.classes.append(result)
+        if result.validation != wanted:
+            total = result.train + result.validation
+            differences.append(
+                f"{name}: {result.validation} of {total} photos in validation/, "
+                f"{wanted} requested"
+            )
+        else:
+            _warn_empty_side(result, validation)
+    if differences:
+        warnings.warn(
+            f"{dest} was split with another validation fraction, and a rerun never "
+            f"moves photos ({'; '.join(differences)}). To split with "
+            f"validation={validation}, choose a new destination folder.",
+            UserWarning,
+            stacklevel=2,
         )
     for line in summary.format().splitlines():
         logger.info("%s", line)
@@ -135,7 +171,9 @@ def _check_separate(source, dest):
     )
     if overlap:
         raise value_error(
-            "dest", f"a folder outside source={str(source)!r} and not above it", dest
+            "dest",
+            f"a folder that neither contains nor is inside the source folder {source}",
+            str(dest),
         )
 
 
@@ -188,13 +226,30 @@ def _placed_photos(dest):
 
 
 def _split_class(name, files, placed, dest, validation, seed):
-    """Assign the new photos of one class and copy whatever is missing in ``dest``."""
+    """Assign the new photos of one class and copy whatever is missing in ``dest``.
+
+    Returns
+    -------
+    result : ClassSplit
+    wanted : int
+        The validation photos that ``validation`` requests for this class.
+    """
     sides = {
         identifier: split
         for identifier, (split, placed_class) in placed.items()
         if placed_class == name
     }
     new_ids = sorted(identifier for identifier in files if identifier not in sides)
+    # Photos already in dest are not decoded again, so a rerun stays quick.
+    unreadable = {
+        identifier for identifier in new_ids if not _is_whole_image(files[identifier])
+    }
+    new_ids = [identifier for identifier in new_ids if identifier not in unreadable]
+    files = {
+        identifier: path
+        for identifier, path in files.items()
+        if identifier not in unreadable
+    }
 
     total = len(set(files) | set(sides))
     wanted = round(total * validation)
@@ -205,7 +260,7 @@ def _split_class(name, files, placed, dest, validation, seed):
     for position, identifier in enumerate(new_ids):
         sides[identifier] = "validation" if position < missing else "train"
 
-    result = ClassSplit(name)
+    result = ClassSplit(name, unreadable=len(unreadable))
     for identifier, split in sides.items():
         if split == "validation":
             result.validation += 1
@@ -215,16 +270,33 @@ def _split_class(name, files, placed, dest, validation, seed):
             continue
         if _copy_missing(files[identifier], dest / split / name):
             result.copied += 1
+    return result, wanted
 
+
+def _warn_empty_side(result, validation):
+    total = result.train + result.validation
     for split, count in (("validation", result.validation), ("train", result.train)):
         if count == 0:
             warnings.warn(
-                f"Class {name!r} has no {split} photo ({total} photos, "
+                f"Class {result.name!r} has no {split} photo ({total} photos, "
                 f"validation={validation}); add photos or change --validation.",
                 UserWarning,
                 stacklevel=3,
             )
-    return result
+
+
+def _is_whole_image(path):
+    """Return True if ``path`` decodes fully, and warn that it is left out if not."""
+    try:
+        check_image(path)
+    except InvalidImageError as error:
+        warnings.warn(
+            f"Skipping {path}: not a readable image ({error}).",
+            UserWarning,
+            stacklevel=2,
+        )
+        return False
+    return True
 
 
 def _copy_missing(path, folder):

@@ -137,6 +137,65 @@ def test_warning_for_empty_validation(tmp_path):
     assert len(split_ids(tmp_path / "data", "train", "rare")) == 2
 
 
+def test_rerun_with_other_fraction_warns(tmp_path):
+    source = make_source(tmp_path / "raw", {"monarch": 7, "viceroy": 10})
+    dest = tmp_path / "data"
+    split_dataset(source, dest, validation=0.5)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        summary = split_dataset(source, dest, validation=0.2)
+
+    messages = [str(warning.message) for warning in caught]
+    assert len(messages) == 1, messages
+    assert f"{dest} was split with another validation fraction" in messages[0]
+    assert "monarch: 4 of 7 photos in validation/, 1 requested" in messages[0]
+    assert "viceroy: 5 of 10 photos in validation/, 2 requested" in messages[0]
+    assert "choose a new destination folder" in messages[0]
+    assert [item.copied for item in summary.classes] == [0, 0]
+
+
+def test_rerun_after_zero_fraction_warns(tmp_path):
+    source = make_source(tmp_path / "raw", {"monarch": 7})
+    dest = tmp_path / "data"
+    with pytest.warns(UserWarning, match="has no validation photo"):
+        split_dataset(source, dest, validation=0.0)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        split_dataset(source, dest, validation=0.2)
+
+    messages = [str(warning.message) for warning in caught]
+    assert len(messages) == 1, messages
+    assert "monarch: 0 of 7 photos in validation/, 1 requested" in messages[0]
+    assert "change --validation" not in messages[0]
+
+
+def test_unreadable_source_file_is_not_copied(tmp_path):
+    source = make_source(tmp_path / "raw", {"monarch": 5})
+    text_file = source / "monarch" / "1.jpg"
+    text_file.write_text("not an image\n")
+    whole = (source / "monarch" / "10000.jpg").read_bytes()
+    truncated = source / "monarch" / "2.jpg"
+    truncated.write_bytes(whole[: len(whole) // 2])
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        summary = split_dataset(source, tmp_path / "data")
+
+    messages = [str(warning.message) for warning in caught]
+    for path in (text_file, truncated):
+        naming = [message for message in messages if str(path) in message]
+        assert len(naming) == 1, messages
+        assert "not a readable image" in naming[0]
+    copied = {path.name for path in (tmp_path / "data").rglob("*.jpg")}
+    assert "1.jpg" not in copied
+    assert "2.jpg" not in copied
+    assert len(copied) == 5
+    assert summary.classes[0].unreadable == 2
+    assert "2 unreadable left out" in summary.format()
+
+
 def test_no_warning_when_balanced(tmp_path):
     source = make_source(tmp_path / "raw", {"monarch": 10, "viceroy": 5})
 
@@ -209,7 +268,7 @@ def test_split_argument_errors(tmp_path, options, error, pattern):
 def test_dest_inside_source(tmp_path):
     source = make_source(tmp_path / "raw", {"monarch": 3})
 
-    with pytest.raises(ValueError, match="argument `dest`.*outside source"):
+    with pytest.raises(ValueError, match="argument `dest`.*nor is inside the source"):
         split_dataset(source, source / "split")
     with pytest.raises(ValueError, match="argument `dest`"):
         split_dataset(source, source)
@@ -246,10 +305,23 @@ def test_cli_split(tmp_path, capsys):
 
 
 def test_cli_split_reports_errors(tmp_path, capsys):
-    status = main(["split", str(tmp_path / "absent"), str(tmp_path / "data")])
+    (tmp_path / "empty").mkdir()
+
+    status = main(["split", str(tmp_path / "empty"), str(tmp_path / "data")])
 
     error = capsys.readouterr().err
     assert status == 1
     assert error.strip().endswith(
-        "No class folder found in " + str(tmp_path / "absent") + "."
+        "No class folder found in " + str(tmp_path / "empty") + "."
     )
+
+
+def test_cli_split_missing_source(tmp_path, capsys):
+    status = main(["split", str(tmp_path / "absent"), str(tmp_path / "data")])
+
+    error = capsys.readouterr().err
+    assert status == 2
+    assert error.strip().endswith(
+        "Source folder " + str(tmp_path / "absent") + " does not exist."
+    )
+    assert not (tmp_path / "data").exists()
