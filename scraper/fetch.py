@@ -178,6 +178,8 @@ class PhotoFetcher:
                 return result
 
             reason = transient.reason
+            if self._stopped.is_set():
+                return FetchResult(INTERRUPTED, "interrupted", requests=counter[0])
             if attempt + 1 == attempts:
                 return FetchResult(FAILED, reason, requests=counter[0])
             if transient.retry_after is not None:

@@ -62,5 +62,6 @@ def test_interrupt_stops_stalled_downloads(tmp_path, monkeypatch, caplog):
     assert status == 130
     assert requests_made == WORKERS
     assert f"Interrupted, waiting for {WORKERS} downloads to stop" in caplog.text
+    assert "retry" not in caplog.text
     assert folder_problems(dest) == []
     assert list((dest / "maniola_jurtina").iterdir()) == []
