@@ -29,6 +29,8 @@ from .model import Sequential
 
 FORMAT_NAME = "convnet_from_scratch.model"
 FORMAT_VERSION = 1
+# Every .npz archive is a zip file, and np.savez starts it with a local file header.
+ZIP_SIGNATURE = b"PK\x03\x04"
 
 
 class ModelFileError(ValueError):
@@ -136,8 +138,24 @@ def load_model(path: str | os.PathLike) -> Sequential:
     from .optimizers import OPTIMIZERS
 
     path = Path(path)
+    if path.is_dir():
+        inside = path / "model.npz"
+        hint = f" Pass {inside}." if inside.is_file() else ""
+        raise ModelFileError(
+            f"{path} is a folder, not a model file. Expected a model.npz written by "
+            f"train.{hint}"
+        )
     if not path.is_file():
         raise FileNotFoundError(f"Model file not found: {path}")
+    # np.load treats any file that is neither .npy nor zip as a pickle and, with
+    # allow_pickle=False, suggests loading it unsafely. Check the zip signature first.
+    with path.open("rb") as file:
+        signature = file.read(len(ZIP_SIGNATURE))
+    if signature != ZIP_SIGNATURE:
+        raise ModelFileError(
+            f"{path} is not an .npz model file: it does not start with the zip "
+            "signature of an .npz archive. Expected a model.npz written by train."
+        )
     try:
         archive = np.load(path, allow_pickle=False)
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:

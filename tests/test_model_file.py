@@ -63,11 +63,28 @@ def test_missing_file(tmp_path):
         load_model(tmp_path / "absent.npz")
 
 
-def test_not_an_archive(tmp_path):
+@pytest.mark.parametrize(
+    "content",
+    [b"this is not a zip file", b"\xff\xd8\xff\xe0 a JPEG renamed", b""],
+)
+def test_not_an_archive(tmp_path, content):
     path = tmp_path / "model.npz"
-    path.write_text("this is not a zip file")
-    with pytest.raises(ModelFileError, match="not a readable .npz model file"):
+    path.write_bytes(content)
+    with pytest.raises(ModelFileError) as raised:
         load_model(path)
+    message = str(raised.value)
+    assert message.startswith(f"{path} is not an .npz model file")
+    assert "pickle" not in message
+    assert "unsafe" not in message
+
+
+def test_folder_given_as_model(saved):
+    _, path = saved
+    with pytest.raises(ModelFileError) as raised:
+        load_model(path.parent)
+    message = str(raised.value)
+    assert message.startswith(f"{path.parent} is a folder, not a model file.")
+    assert message.endswith(f"Pass {path.parent / 'model.npz'}.")
 
 
 def test_truncated_archive(saved):
