@@ -10,12 +10,14 @@ import argparse
 import contextlib
 import json
 import logging
+import math
 import os
 import shutil
 import signal
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -45,16 +47,23 @@ def _parse_float(text: str) -> float:
     return value
 
 
-def _positive_int(text: str) -> int:
+def _parse_int(text: str, minimum: int, expected: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a positive int, got {text!r}"
-        ) from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive int, got {value}")
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {value}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _parse_int(text, 1, "a positive int")
+
+
+def non_negative_int(text: str) -> int:
+    """Parse an option that takes an int of 0 or more, such as --seed."""
+    return _parse_int(text, 0, "a non-negative int")
 
 
 def _fraction(text: str) -> float:
@@ -112,7 +121,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--seed",
-        type=int,
+        type=non_negative_int,
         default=0,
         help="seed of the split, weights, shuffling and augmentation",
     )
@@ -172,6 +181,91 @@ def check_run_folder(out: Path, overwrite: bool, names=RUN_FILES) -> None:
             f"--out {out} cannot be written ({error.strerror}). Choose a folder you "
             "can write to."
         ) from None
+
+
+def check_image_size(
+    layers, size: tuple[int, int], option: str = "--image-size"
+) -> list:
+    """Return `explain.layer_shapes` of ``layers`` for ``size`` RGB images.
+
+    Raises
+    ------
+    CommandError
+        If ``size`` is below the smallest side the layers accept. The message names
+        ``option`` and that minimum.
+    """
+    from .explain import layer_shapes, minimum_image_size
+
+    minimum = minimum_image_size(layers)
+    if min(size) < minimum:
+        size_text = size[0] if size[0] == size[1] else f"{size[0]}x{size[1]}"
+        raise CommandError(
+            f"{option} {size_text} is too small: the blog's model needs images of at "
+            f"least {minimum}x{minimum} pixels."
+        )
+    return layer_shapes(layers, (*size, 3))
+
+
+def _memory_bytes() -> int | None:
+    """Return the physical memory of this machine in bytes, or None if unknown."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # No sysconf on Windows.
+        return None
+
+
+def _format_bytes(count: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if count < 1000 or unit == "TB":
+            return f"{count:,.0f} {unit}" if unit == "bytes" else f"{count:,.1f} {unit}"
+        count /= 1000
+    raise AssertionError("unreachable")
+
+
+def estimate_training_bytes(rows: list, images: int) -> int:
+    """Estimate the memory of the weights and the image cache in bytes.
+
+    Four float32 copies of the parameters (weights, gradients, RMSprop's mean
+    squares and one update temporary), almost all of them in the first dense layer
+    for large images, plus the uint8 cache of ``images`` decoded images.
+
+    NOTE: this is an estimate from the shapes alone, and a lower bound. It leaves
+    out the layer outputs of a batch, the kernels' scratch arrays and Python's own
+    use, so training may need several times more.
+    """
+    parameters = sum(row.params for row in rows)
+    cache = images * math.prod(rows[0].input_shape)
+    return 4 * 4 * parameters + cache
+
+
+def _count_images(data: Path) -> int:
+    from .data import IMAGE_EXTENSIONS
+
+    return sum(
+        1
+        for path in data.rglob("*")
+        if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file()
+    )
+
+
+def check_training_memory(rows: list, args: argparse.Namespace) -> None:
+    """Reject an ``args.image_size`` whose training clearly cannot fit in memory.
+
+    Only sizes whose `estimate_training_bytes` exceeds the machine's physical memory
+    are rejected, so a size that passes may still run out of memory.
+    """
+    memory = _memory_bytes()
+    if memory is None or not args.data.is_dir():
+        return
+    images = _count_images(args.data)
+    needed = estimate_training_bytes(rows, images)
+    if needed > memory:
+        raise CommandError(
+            f"--image-size {args.image_size} needs an estimated "
+            f"{_format_bytes(needed)} of memory for the weights and {images} image "
+            f"files, more than the {_format_bytes(memory)} of this machine. Choose "
+            "a smaller --image-size."
+        )
 
 
 def split_files(
@@ -430,6 +524,12 @@ def finish_run(
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from .explain import blog_model_template
+
+    # Check the size on the shapes alone, before any photo is decoded.
+    template = blog_model_template(args.dropout, args.block_dropout)
+    rows = check_image_size(template.layers, (args.image_size, args.image_size))
+    check_training_memory(rows, args)
     check_run_folder(args.out, args.overwrite)
     train, validation = make_iterators(args, augment=not args.no_augment)
     class_names = list(train.class_indices)
@@ -510,10 +610,13 @@ def run_predict(args: argparse.Namespace) -> int:
 
 def run_summary(args: argparse.Namespace) -> int:
     if args.model is not None:
-        model = load_model(args.model)
-    else:
-        model = build_blog_model(args.image_size, dropout=args.dropout)
-    print(model.summary())
+        print(load_model(args.model).summary())
+        return 0
+    from .explain import blog_model_template, format_summary
+
+    template = blog_model_template(args.dropout)
+    rows = check_image_size(template.layers, (args.image_size, args.image_size))
+    print(format_summary(template.name, rows))
     return 0
 
 
@@ -549,24 +652,44 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def one_line_warnings(prefix: str):
+    """Print each warning in the block as one line, ``PREFIX: warning: MESSAGE``.
+
+    Python's default format adds the file, line number, category and source line,
+    which mean nothing to a user of the command line.
+    """
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"{prefix}: warning: {message}", file=file or sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    quiet = getattr(args, "quiet", False)
     logging.basicConfig(
-        level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+        level=logging.WARNING if quiet else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
     )
+    prefix = f"{parser.prog} {args.command}"
     try:
-        return args.run(args)
+        with one_line_warnings(prefix):
+            return args.run(args)
     except (CommandError, ModelFileError, ValueError, OSError) as error:
-        print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
+        print(f"{prefix}: error: {error}", file=sys.stderr)
         return 2
     except MemoryError:
         print(
-            f"{parser.prog} {args.command}: error: out of memory. Try a smaller "
-            "--image-size or --batch-size.",
+            f"{prefix}: error: out of memory. Try a smaller --image-size or "
+            "--batch-size.",
             file=sys.stderr,
         )
         return 2
     except KeyboardInterrupt:
-        print(f"{parser.prog} {args.command}: interrupted", file=sys.stderr)
+        print(f"{prefix}: interrupted", file=sys.stderr)
         return 130

@@ -9,6 +9,7 @@ each formula (the numerator, the floor) are written out here.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from . import shapes
 from .shapes import AxisGeometry
@@ -360,46 +361,170 @@ def explain_pool(
 
 # A whole model
 
+# Side of the blog's model that `blog_model_template` builds: small, and more than
+# the 6 pixels the model needs.
+TEMPLATE_IMAGE_SIZE = 32
+
+
+@dataclass(frozen=True)
+class LayerShape:
+    """One layer's shapes and parameter count, worked out without its weights.
+
+    Attributes
+    ----------
+    layer : Layer
+        The layer, built or not. Only its configuration is read.
+    input_shape, output_shape : tuple of int
+        Without the batch axis, such as ``(H, W, C)`` or ``(features,)``.
+    params : int
+        The number of weights and biases the layer has when built.
+    """
+
+    layer: object
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    params: int
+
+
+def layer_shapes(layers, input_shape: tuple[int, ...]) -> list[LayerShape]:
+    """Work out every layer's output shape and parameter count for ``input_shape``.
+
+    Each layer's `compute_output_shape` does the size arithmetic, through `shapes`
+    for the windowed layers, and nothing is allocated, so this is cheap for any
+    input size.
+
+    Parameters
+    ----------
+    layers : list of Layer
+        The model's layers, in order. They need not be built.
+    input_shape : tuple of int
+        ``(H, W, C)`` of one input image.
+
+    Raises
+    ------
+    ValueError
+        If a window does not fit in its layer's input, or a layer with weights is
+        of a kind this module cannot count.
+    """
+    rows = []
+    shape = tuple(int(dim) for dim in input_shape)
+    for layer in layers:
+        output = tuple(layer.compute_output_shape(shape))
+        rows.append(LayerShape(layer, shape, output, _parameter_count(layer, shape)))
+        shape = output
+    return rows
+
+
+def _parameter_count(layer, input_shape: tuple[int, ...]) -> int:
+    kind = type(layer).__name__
+    if kind == "Conv2D":
+        return conv_parameter_count(layer.kernel_size, input_shape[2], layer.filters)[1]
+    if kind == "Dense":
+        return dense_parameter_count(input_shape[0], layer.units)[1]
+    if kind in ("MaxPool2D", "Flatten", "Dropout", "ReLU", "Sigmoid"):
+        return 0
+    raise ValueError(
+        f"Cannot count the parameters of a {kind} layer. Known layers: Conv2D, "
+        "Dense, Dropout, Flatten, MaxPool2D, ReLU, Sigmoid."
+    )
+
+
+def minimum_image_size(layers, channels: int = 3, limit: int = 4096) -> int:
+    """Return the smallest square side, in pixels, that ``layers`` accept.
+
+    Raises
+    ------
+    ValueError
+        If no side up to ``limit`` fits.
+    """
+    for side in range(1, limit + 1):
+        try:
+            layer_shapes(layers, (side, side, channels))
+        except ValueError:
+            continue
+        return side
+    raise ValueError(f"No input side up to {limit} pixels fits these layers.")
+
+
+def blog_model_template(dropout: float = 0.25, dropout_after_blocks=None):
+    """Return the blog's model built for 32x32 images, to read its layers from.
+
+    `layer_shapes` then works out any other input size from these layers without
+    allocating its weights.
+
+    NOTE: `build_blog_model` always builds the weights, so this builds them for a
+    small input (about 200,000 parameters) rather than for the requested size.
+    """
+    from .blog_model import build_blog_model
+
+    return build_blog_model(
+        TEMPLATE_IMAGE_SIZE,
+        dropout=dropout,
+        dropout_after_blocks=dropout_after_blocks,
+    )
+
+
+def format_summary(name: str, rows: list[LayerShape]) -> str:
+    """Return the table that `Sequential.summary` prints, from `layer_shapes` rows."""
+    table = [("Layer (type)", "Output Shape", "Param #")]
+    for row in rows:
+        layer = row.layer
+        table.append(
+            (
+                f"{layer.name} ({type(layer).__name__})",
+                _shape_text(row.output_shape),
+                f"{row.params:,}",
+            )
+        )
+    widths = [max(len(cells[i]) for cells in table) + 2 for i in range(3)]
+    lines = [f'Model: "{name}"', "-" * sum(widths)]
+    for index, cells in enumerate(table):
+        lines.append("".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)))
+        lines.append("=" * sum(widths) if index == 0 else "-" * sum(widths))
+    lines[-1] = "=" * sum(widths)
+    lines.append(f"Total params: {sum(row.params for row in rows):,}")
+    return "\n".join(lines)
+
 
 def _shape_text(shape: tuple[int, ...]) -> str:
     return "(None, " + ", ".join(map(str, shape)) + ")"
 
 
-def _conv_working(layer) -> list[str]:
-    config = layer.get_config()
+def _conv_working(row: LayerShape) -> list[str]:
+    config = row.layer.get_config()
     window = shapes.normalize_pair("kernel_size", config["kernel_size"])
     strides = shapes.normalize_pair("strides", config["strides"])
     padding = shapes.normalize_padding(config["padding"])
-    size_lines, _ = _size_lines(layer.input_shape[:2], window, strides, padding)
-    text, _ = conv_parameter_count(window, layer.input_shape[2], config["filters"])
+    size_lines, _ = _size_lines(row.input_shape[:2], window, strides, padding)
+    text, _ = conv_parameter_count(window, row.input_shape[2], config["filters"])
     return [*size_lines, f"params: {text}"]
 
 
-def _pool_working(layer) -> list[str]:
-    config = layer.get_config()
+def _pool_working(row: LayerShape) -> list[str]:
+    config = row.layer.get_config()
     window = shapes.normalize_pair("pool_size", config["pool_size"])
     strides = config.get("strides")
     strides = window if strides is None else shapes.normalize_pair("strides", strides)
     padding = shapes.normalize_padding(config["padding"])
-    size_lines, _ = _size_lines(layer.input_shape[:2], window, strides, padding)
+    size_lines, _ = _size_lines(row.input_shape[:2], window, strides, padding)
     return [*size_lines, "the depth stays the same: each channel is pooled alone"]
 
 
-def _flatten_working(layer) -> list[str]:
-    factors = "*".join(map(str, layer.input_shape))
+def _flatten_working(row: LayerShape) -> list[str]:
+    factors = "*".join(map(str, row.input_shape))
     return [
-        f"{factors} = {layer.output_shape[0]:,} values in one row, row by row, "
+        f"{factors} = {row.output_shape[0]:,} values in one row, row by row, "
         "then column, then channel"
     ]
 
 
-def _dense_working(layer) -> list[str]:
-    text, _ = dense_parameter_count(layer.input_shape[0], layer.output_shape[0])
+def _dense_working(row: LayerShape) -> list[str]:
+    text, _ = dense_parameter_count(row.input_shape[0], row.output_shape[0])
     return [f"params: {text}, one weight per input and output pair plus the biases"]
 
 
-def _dropout_working(layer) -> list[str]:
-    rate = layer.get_config()["rate"]
+def _dropout_working(row: LayerShape) -> list[str]:
+    rate = row.layer.get_config()["rate"]
     return [
         f"training: each value is zeroed with probability {rate} and the others are "
         f"multiplied by 1 / (1 - {rate}). When predicting, values pass unchanged"
@@ -412,20 +537,23 @@ _WORKING = {
     "Flatten": _flatten_working,
     "Dense": _dense_working,
     "Dropout": _dropout_working,
-    "ReLU": lambda layer: ["max(0, x) on each value: shape unchanged"],
-    "Sigmoid": lambda layer: [
+    "ReLU": lambda row: ["max(0, x) on each value: shape unchanged"],
+    "Sigmoid": lambda row: [
         "1 / (1 + exp(-x)): the probability of class 1, shape unchanged"
     ],
 }
 
 
-def explain_model(model) -> str:
+def explain_model(model, input_shape: tuple[int, ...] | None = None) -> str:
     """Return a Keras-like layer table with the working under each layer.
 
     Parameters
     ----------
     model : Sequential
-        A built model, such as `build_blog_model` returns.
+        A model such as `build_blog_model` returns. Only its layers' configurations
+        are read, so it need not be built for ``input_shape``.
+    input_shape : tuple of int, optional
+        ``(H, W, C)`` to explain the model for. Defaults to ``model.input_shape``.
 
     Returns
     -------
@@ -433,31 +561,35 @@ def explain_model(model) -> str:
         One row per layer (name, output shape, parameter count, as `summary()`),
         the arithmetic behind the row indented under it, then the total.
     """
+    if input_shape is None:
+        input_shape = model.input_shape
+    layers = layer_shapes(model.layers, input_shape)
     rows = [
-        (f"{layer.name} ({type(layer).__name__})", _shape_text(layer.output_shape))
-        for layer in model.layers
+        (
+            f"{row.layer.name} ({type(row.layer).__name__})",
+            _shape_text(row.output_shape),
+        )
+        for row in layers
     ]
     name_width = max(len("Layer (type)"), *(len(name) for name, _ in rows)) + 2
     shape_width = max(len("Output Shape"), *(len(shape) for _, shape in rows)) + 2
     rule = "-" * (name_width + shape_width + 12)
     lines = [
-        f'Model "{model.name}", input {_shape_text(model.input_shape)}',
+        f'Model "{model.name}", input {_shape_text(tuple(input_shape))}',
         rule,
         "Layer (type)".ljust(name_width)
         + "Output Shape".ljust(shape_width)
         + "Param #",
         rule,
     ]
-    for layer, (name, shape) in zip(model.layers, rows, strict=True):
+    for row, (name, shape) in zip(layers, rows, strict=True):
         lines.append(
-            name.ljust(name_width)
-            + shape.ljust(shape_width)
-            + f"{layer.count_params():,}"
+            name.ljust(name_width) + shape.ljust(shape_width) + f"{row.params:,}"
         )
-        working = _WORKING.get(type(layer).__name__)
+        working = _WORKING.get(type(row.layer).__name__)
         if working is not None:
-            lines.extend(_indent(working(layer), 4))
+            lines.extend(_indent(working(row), 4))
         lines.append("")
     lines[-1] = rule
-    lines.append(f"Total params: {model.count_params():,}")
+    lines.append(f"Total params: {sum(row.params for row in layers):,}")
     return "\n".join(lines)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .cli import non_negative_int
 from .explain import (
     explain_conv,
     explain_model,
@@ -123,12 +124,15 @@ def run_explain_model(args: argparse.Namespace) -> int:
     if args.model is not None:
         from .model_file import load_model
 
-        model = load_model(args.model)
-    else:
-        from .blog_model import build_blog_model
+        print(explain_model(load_model(args.model)))
+        return 0
+    from .cli import check_image_size
+    from .explain import blog_model_template
 
-        model = build_blog_model(parse_pair("--image-size", args.image_size))
-    print(explain_model(model))
+    size = parse_pair("--image-size", args.image_size)
+    template = blog_model_template()
+    check_image_size(template.layers, size)
+    print(explain_model(template, (*size, 3)))
     return 0
 
 
@@ -165,6 +169,7 @@ def run_trace(args: argparse.Namespace) -> int:
 
     if args.out is not None:
         check_frames_path(args.out)
+        check_out_path(args.out, folder=args.out.suffix == "")
     kernel, bias = vertical_edge_filter()
     trace = trace_convolution(
         example_image(),
@@ -201,7 +206,9 @@ def _add_pictures(subparsers) -> None:
         default="8",
         help="random versions per transform, 1 to 15 (default: 8)",
     )
-    preview.add_argument("--seed", type=int, default=0, help="seed of the draws")
+    preview.add_argument(
+        "--seed", type=non_negative_int, default=0, help="seed of the draws"
+    )
     preview.set_defaults(run=run_augment_preview)
 
     filters = subparsers.add_parser(
@@ -236,7 +243,7 @@ def _add_pictures(subparsers) -> None:
     confusion.add_argument("--out", type=Path, required=True, help="folder for PNGs")
     confusion.add_argument(
         "--seed",
-        type=int,
+        type=non_negative_int,
         help="seed of the split (default: the one in history.json beside the model, "
         "else 0)",
     )
@@ -265,6 +272,48 @@ def _check_png_path(path: Path) -> None:
             f"Invalid value for --out. Expected a file ending in .png. Received "
             f"{str(path)!r}."
         )
+    check_out_path(path, folder=False)
+
+
+# Previews larger than this gain nothing: each tile of `figures.AUGMENT_SIZE` is
+# drawn at most 250 pixels wide, and every transform of a larger photo is slower.
+MAX_PREVIEW_SIZE = 1024
+
+
+def check_out_path(path: Path, folder: bool) -> None:
+    """Reject an --out that cannot be created, before any work is done.
+
+    Parameters
+    ----------
+    path : Path
+        The value of --out.
+    folder : bool
+        True if --out names a folder to write files into, False if it names a file.
+
+    Raises
+    ------
+    ValueError
+        If ``path`` is a file where a folder is expected or the reverse, or a
+        file exists where one of its parent folders would be created.
+    """
+    expected = "a folder or a new path" if folder else "a new or existing file path"
+    if folder and path.exists() and not path.is_dir():
+        raise ValueError(
+            f"Invalid value for --out. {path} is a file, but --out must be {expected}."
+        )
+    if not folder and path.is_dir():
+        raise ValueError(
+            f"Invalid value for --out. {path} is a folder, but --out must be "
+            f"{expected}."
+        )
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(
+                    f"Invalid value for --out. {parent} is a file, so {path} cannot "
+                    f"be created. --out must be {expected}."
+                )
+            break
 
 
 def _load_model(path: Path):
@@ -288,7 +337,14 @@ def run_augment_preview(args: argparse.Namespace) -> int:
     from .figures import augmentation_preview
 
     size = parse_pair("--image-size", args.image_size)
+    if max(size) > MAX_PREVIEW_SIZE:
+        raise ValueError(
+            f"Invalid value for --image-size. Expected at most {MAX_PREVIEW_SIZE} "
+            "pixels a side, because each preview tile is drawn at most 250 pixels "
+            f"wide. Received --image-size {args.image_size!r}."
+        )
     count = parse_dims("--count", args.count, (1,))[0]
+    check_out_path(args.out, folder=True)
     image = load_image(args.image, size)
     results = augmentation_preview(image, args.out, count=count, seed=args.seed)
     for name in results:
@@ -309,6 +365,7 @@ def run_feature_maps(args: argparse.Namespace) -> int:
     from .figures import feature_maps
 
     channels = parse_dims("--channels", args.channels, (1,))[0]
+    check_out_path(args.out, folder=True)
     model = _load_model(args.model)
     outputs = feature_maps(model, _model_image(model, args.image), args.out, channels)
     for index, (name, output) in enumerate(outputs, start=1):
@@ -330,6 +387,7 @@ def run_confusion(args: argparse.Namespace) -> int:
         plot_misclassified,
     )
 
+    check_out_path(args.out, folder=True)
     model = _load_model(args.model)
     height, width = model.input_shape[:2]
     if height != width:

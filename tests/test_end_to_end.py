@@ -101,7 +101,7 @@ def test_train_refuses_to_overwrite_a_run(trained_run):
         (["train", ".", "--out", "x", "--epochs", "0"], "expected a positive int"),
         (["train", ".", "--out", "x", "--dropout", "1.5"], "expected a value in"),
         (["predict", "missing.npz", "a.jpg"], "Model file not found"),
-        (["summary", "--image-size", "1"], "zero or negative"),
+        (["summary", "--image-size", "1"], "--image-size 1 is too small"),
         (["predict"], "the following arguments are required"),
     ],
 )

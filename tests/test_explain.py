@@ -1,6 +1,7 @@
 """`explain`: worked examples, the shape arithmetic behind them, and the errors."""
 
 import re
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -10,8 +11,12 @@ from hypothesis import strategies as st
 from convnet_from_scratch import cli, shapes
 from convnet_from_scratch.blog_model import build_blog_model
 from convnet_from_scratch.explain import (
+    blog_model_template,
     explain_conv,
     explain_model,
+    format_summary,
+    layer_shapes,
+    minimum_image_size,
     parse_dims,
     parse_padding,
     parse_pair,
@@ -186,7 +191,8 @@ def test_pool_same_padding(capsys):
         ),
         (
             ["model", "--image-size", "1"],
-            "does not fit",
+            "--image-size 1 is too small: the blog's model needs images of at least "
+            "6x6 pixels",
         ),
     ],
 )
@@ -305,6 +311,40 @@ def test_model_param_working_matches_layers():
     assert stated == counted
     assert "(None, 60, 90, 32)" in text
     assert "ceil(90 / 1) = 90 columns" in text
+
+
+def test_model_minimum_size_is_smallest_buildable():
+    minimum = minimum_image_size(blog_model_template().layers)
+    with pytest.raises(ValueError, match="zero or negative"):
+        build_blog_model(minimum - 1)
+    assert build_blog_model(minimum).layers[-1].output_shape == (1,)
+
+
+@pytest.mark.parametrize("size", [6, 24, 75, (60, 90)])
+@pytest.mark.parametrize("block_dropout", [None, 0.1])
+def test_shape_summary_matches_built_model(size, block_dropout):
+    built = build_blog_model(size, dropout_after_blocks=block_dropout)
+    template = blog_model_template(dropout_after_blocks=block_dropout)
+    height, width = (size, size) if isinstance(size, int) else size
+    rows = layer_shapes(template.layers, (height, width, 3))
+    assert format_summary(template.name, rows) == built.summary()
+
+
+@pytest.mark.parametrize("command", [["explain", "model"], ["summary"]])
+def test_huge_image_size_allocates_no_weights(capsys, command):
+    side = 100_000
+    flattened = ((side // 2 - 1) // 2) ** 2 * 64
+    total = 416 + 8_256 + flattened * 64 + 64 + 65
+    tracemalloc.start()
+    try:
+        status, out, err = run(capsys, *command, "--image-size", str(side))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert status == 0, err
+    assert f"Total params: {total:,}" in out
+    assert f"(None, {side}, {side}, 32)" in out
+    assert peak < 50_000_000
 
 
 # Parsing
