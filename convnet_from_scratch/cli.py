@@ -99,15 +99,30 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "folders to split",
     )
     parser.add_argument("--out", type=Path, required=True, help="run folder to write")
-    parser.add_argument("--epochs", type=_positive_int, default=50)
-    parser.add_argument("--batch-size", type=_positive_int, default=32)
+    parser.add_argument(
+        "--epochs",
+        type=_positive_int,
+        default=50,
+        help="passes over the training images (default: 50)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=32,
+        help="images per gradient step (default: 32)",
+    )
     parser.add_argument(
         "--image-size",
         type=_positive_int,
         default=75,
         help="images are resized to this square side, in pixels (default: 75)",
     )
-    parser.add_argument("--learning-rate", type=_learning_rate, default=1e-3)
+    parser.add_argument(
+        "--learning-rate",
+        type=_learning_rate,
+        default=1e-3,
+        help="RMSprop's learning rate (default: 0.001)",
+    )
     parser.add_argument(
         "--dropout", type=_rate, default=0.25, help="dropout rate (default: 0.25)"
     )
@@ -123,7 +138,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "--seed",
         type=non_negative_int,
         default=0,
-        help="seed of the split, weights, shuffling and augmentation",
+        help="seed of the split, weights, shuffling and augmentation (default: 0)",
     )
     parser.add_argument(
         "--validation-fraction",
@@ -157,7 +172,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="replace the files of an earlier run in --out",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--quiet", action="store_true", help="print no progress bars or INFO lines"
+    )
 
 
 def check_run_folder(out: Path, overwrite: bool, names=RUN_FILES) -> None:
@@ -641,8 +658,15 @@ def build_parser() -> argparse.ArgumentParser:
     summary = commands.add_parser(
         "summary", help="print the layer table of the default model or a model file"
     )
-    summary.add_argument("--image-size", type=_positive_int, default=75)
-    summary.add_argument("--dropout", type=_rate, default=0.25)
+    summary.add_argument(
+        "--image-size",
+        type=_positive_int,
+        default=75,
+        help="square side of the input images, in pixels (default: 75)",
+    )
+    summary.add_argument(
+        "--dropout", type=_rate, default=0.25, help="dropout rate (default: 0.25)"
+    )
     summary.add_argument("--model", type=Path, help="describe this model file instead")
     summary.set_defaults(run=run_summary)
 

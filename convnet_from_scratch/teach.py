@@ -207,7 +207,10 @@ def _add_pictures(subparsers) -> None:
         help="random versions per transform, 1 to 15 (default: 8)",
     )
     preview.add_argument(
-        "--seed", type=non_negative_int, default=0, help="seed of the draws"
+        "--seed",
+        type=non_negative_int,
+        default=0,
+        help="seed of the draws (default: 0)",
     )
     preview.set_defaults(run=run_augment_preview)
 
@@ -253,7 +256,12 @@ def _add_pictures(subparsers) -> None:
         help="share of each class held out when DATA is split (default: the one in "
         "history.json beside the model, else 0.2)",
     )
-    confusion.add_argument("--batch-size", type=int, default=32)
+    confusion.add_argument(
+        "--batch-size",
+        type=int,
+        default=32,
+        help="images per prediction step (default: 32)",
+    )
     confusion.set_defaults(run=run_confusion)
 
     curves = subparsers.add_parser(
