@@ -470,6 +470,15 @@ def save_run(out: Path, writers: dict[str, Callable[[Path], object]]) -> list[st
             write(staging / name)
         with _sigint_deferred():
             replaced = _swap_in(staging, out, list(writers))
+    except Exception as error:
+        # Ctrl-C during a module's first import, such as one that matplotlib makes
+        # while drawing, surfaces as an ImportError whose context is the interrupt.
+        if not isinstance(error.__context__, KeyboardInterrupt):
+            raise
+        print(
+            f"Interrupted while saving: no file in {out} was replaced.", file=sys.stderr
+        )
+        raise KeyboardInterrupt from error
     except KeyboardInterrupt:
         if replaced is None:
             outcome = f"no file in {out} was replaced"

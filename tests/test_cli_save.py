@@ -4,11 +4,16 @@ import argparse
 import json
 import os
 import signal
+import subprocess
+import sys
+import time
 from types import SimpleNamespace
 
 import pytest
 
 from convnet_from_scratch import cli
+
+from photos import link_subset
 
 NAMES = ("model.npz", "history.json", "learning_curve.png")
 
@@ -51,6 +56,23 @@ def test_save_run_interrupted_new_folder_empty(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         cli.save_run(out, writers)
     assert list(out.iterdir()) == []
+
+
+def _interrupted_import(path):
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        raise ImportError("initialization failed") from None
+
+
+def test_save_run_interrupted_import_is_interrupt(tmp_path, capsys):
+    out = tmp_path / "run"
+    _earlier_run(out)
+    writers = {"model.npz": _writer("new model"), "history.json": _interrupted_import}
+    with pytest.raises(KeyboardInterrupt):
+        cli.save_run(out, writers)
+    assert _contents(out) == {name: f"earlier {name}" for name in NAMES}
+    assert "no file in" in capsys.readouterr().err
 
 
 def test_save_run_failed_move_restores_run(tmp_path, monkeypatch):
@@ -146,3 +168,33 @@ def test_finish_run_names_replaced_files(tmp_path, capsys):
     assert json.loads((out / "history.json").read_text())["loss"] == [0.7]
     assert (out / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"
     assert sorted(path.name for path in out.iterdir()) == sorted(NAMES)
+
+
+def test_train_interrupted_while_saving(tmp_path):
+    data = link_subset(tmp_path / "photos", per_class=4)
+    out = tmp_path / "run"
+    _earlier_run(out)
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "convnet_from_scratch", "train", data,
+            "--out", out, "--epochs", "1", "--image-size", "8",
+            "--batch-size", "4", "--quiet", "--overwrite",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    # Send Ctrl-C as soon as the model file is staged, as a user pressing it while
+    # the learning curve is drawn would.
+    while process.poll() is None and not list(out.glob(".saving-*/model.npz")):
+        time.sleep(0.005)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=600)
+
+    assert process.returncode in (0, 130), err
+    contents = _contents(out)
+    assert sorted(contents) == sorted(NAMES)
+    earlier = [name for name in NAMES if contents[name] == f"earlier {name}"]
+    assert earlier in ([], list(NAMES)), err
+    if process.returncode == 130:
+        assert "Interrupted while saving" in err
