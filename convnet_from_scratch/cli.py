@@ -471,8 +471,8 @@ def save_run(out: Path, writers: dict[str, Callable[[Path], object]]) -> list[st
         with _sigint_deferred():
             replaced = _swap_in(staging, out, list(writers))
     except Exception as error:
-        # Ctrl-C during a module's first import, such as one that matplotlib makes
-        # while drawing, surfaces as an ImportError whose context is the interrupt.
+        # Ctrl-C during a module's first import, which can happen while the curve is
+        # drawn, surfaces as an ImportError whose context is the interrupt.
         if not isinstance(error.__context__, KeyboardInterrupt):
             raise
         print(
