@@ -29,6 +29,13 @@ def _check_float(name: str, value: object, low: float, high: float | None) -> fl
     return value
 
 
+# Smaller arrays are updated by NumPy, which gives bitwise the same result. Each
+# parallel kernel call waits for every Numba thread, and on a busy machine that wait
+# made the 8 updates of the blog's model take 1.4 to 60 ms a step, most of it for
+# biases and small conv kernels.
+_KERNEL_MIN_SIZE = 65536
+
+
 class Optimizer:
     """Base class: `apply` walks the parameters that have gradients, in layer order."""
 
@@ -115,7 +122,7 @@ class RMSprop(Optimizer):
         self, slot: tuple, value: np.ndarray, grad: np.ndarray, compiled: bool
     ) -> None:
         velocity = self.velocities.setdefault(slot, np.zeros_like(value))
-        if compiled:
+        if compiled and value.size >= _KERNEL_MIN_SIZE:
             # One pass over the arrays and no temporaries. For 1.2 million weights,
             # about the blog's dense layer at 75x75, the NumPy lines below took 4.5
             # ms a step and the kernel 0.3 ms (medians, 2 threads, AVX2 EPYC).
