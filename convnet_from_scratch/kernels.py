@@ -480,20 +480,23 @@ def _conv2d_relu_max_pool2d_backward_loops(
     grad_out,
     out,
     argmax,
-    xp_flat,
+    xp_rows,
     w_padded,
+    c_in,
     kernel_t,
     input_grad,
-    dxp_flat,
+    dxp_rows,
     dkernel_t_parts,
     dbias_parts,
 ):
-    # The padded input and its gradient come as (N, H_p * W_p, C_in), so argmax, a
-    # flat offset into that grid, is used without dividing. kernel_t and
-    # dkernel_t_parts put C_in last, so the innermost loops run along contiguous
-    # memory.
+    # The padded input and its gradient come flattened to (N, H_p * W_p * C_in).
+    # argmax is a flat offset into the (H_p, W_p) grid, so a window row starts at
+    # (argmax + a * W_p) * C_in without dividing, and its f_w pixels follow
+    # contiguously. kernel_t and dkernel_t_parts are laid out (f_h, C_out,
+    # f_w * C_in) to match, so each innermost loop covers a whole window row.
     n_batch, h_pool, w_pool, c_out = grad_out.shape
-    f_h, f_w, _, c_in = kernel_t.shape
+    f_h, _, span = kernel_t.shape
+    row_len = w_padded * c_in
     for n in prange(n_batch):
         for pool_i in range(h_pool):
             for pool_j in range(w_pool):
@@ -505,15 +508,14 @@ def _conv2d_relu_max_pool2d_backward_loops(
                     corner = argmax[n, pool_i, pool_j, k]
                     dbias_parts[n, k] += g
                     for a in range(f_h):
-                        for b in range(f_w):
-                            pixel = corner + a * w_padded + b
-                            for c in range(c_in):
-                                dkernel_t_parts[n, a, b, k, c] += (
-                                    g * xp_flat[n, pixel, c]
-                                )
-                            if input_grad:
-                                for c in range(c_in):
-                                    dxp_flat[n, pixel, c] += g * kernel_t[a, b, k, c]
+                        # Unsigned offsets spare Numba's check for negative indices,
+                        # which kept LLVM from vectorising these loops (3x slower).
+                        start = np.uint64(corner * c_in + a * row_len)
+                        for t in range(np.uint64(span)):
+                            dkernel_t_parts[n, a, k, t] += g * xp_rows[n, start + t]
+                        if input_grad:
+                            for t in range(np.uint64(span)):
+                                dxp_rows[n, start + t] += g * kernel_t[a, k, t]
 
 
 @njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
@@ -741,23 +743,27 @@ def conv2d_relu_max_pool2d_backward(
         # NumPy's sum runs on one thread, in batch order.
         dkernel = dkernel_parts.sum(axis=0)
     else:
-        kernel_t = np.ascontiguousarray(kernel.transpose(0, 1, 3, 2))
+        f_h, f_w, _, c_out = kernel.shape
+        # (f_h, C_out, f_w * C_in): one window row of one output channel is contiguous.
+        kernel_t = np.ascontiguousarray(kernel.transpose(0, 3, 1, 2)).reshape(
+            f_h, c_out, f_w * c_in
+        )
         dkernel_t_parts = np.zeros((n_batch,) + kernel_t.shape, dtype=x.dtype)
         _conv2d_relu_max_pool2d_backward_loops(
             grad_out,
             out,
             argmax,
-            xp_flat,
+            xp_flat.reshape(n_batch, -1),
             w_padded,
+            c_in,
             kernel_t,
             input_grad,
-            dxp_flat,
+            dxp_flat.reshape(dxp_flat.shape[0], -1),
             dkernel_t_parts,
             dbias_parts,
         )
-        dkernel = np.ascontiguousarray(
-            dkernel_t_parts.sum(axis=0).transpose(0, 1, 3, 2)
-        )
+        dkernel_t = dkernel_t_parts.sum(axis=0).reshape(f_h, c_out, f_w, c_in)
+        dkernel = np.ascontiguousarray(dkernel_t.transpose(0, 2, 3, 1))
     dx = None
     if input_grad:
         dxp = dxp_flat.reshape(n_batch, h_padded, w_padded, c_in)
