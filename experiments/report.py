@@ -426,7 +426,7 @@ class Report:
             "# Results: the blog's experiment on real photos, in both engines",
             "",
             f"Written by `python -m experiments` on {today} from {finished} of "
-            f"{len(self.runs)} planned runs. To rerun the missing runs and rebuild "
+            f"{len(self.runs)} planned runs. To rerun any missing runs and rebuild "
             "this page and its pictures, from the repository root:",
             "",
             "```",
