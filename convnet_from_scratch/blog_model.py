@@ -8,7 +8,7 @@ overfitting adds a Dropout layer after each MaxPool as well (``dropout_after_blo
 
 from __future__ import annotations
 
-from .layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, Sigmoid
+from .layers import Conv2D, Dense, Dropout, Flatten, Layer, MaxPool2D, ReLU, Sigmoid
 from .model import Sequential
 from .optimizers import RMSprop
 
@@ -22,6 +22,33 @@ BLOG_AUGMENTATION = {
     "fill_mode": "nearest",
 }
 BLOG_RESCALE = 1.0 / 255
+BLOG_MODEL_NAME = "blog_convnet"
+
+
+def blog_model_layers(
+    dropout: float = 0.25, dropout_after_blocks: float | None = None
+) -> list[Layer]:
+    """Return the blog's layers, not built, so their shapes can be worked out alone.
+
+    ``dropout`` and ``dropout_after_blocks`` are as in `build_blog_model`.
+    """
+    blocks = [
+        [Conv2D(32, 2, padding="same"), ReLU(), MaxPool2D(2)],
+        [Conv2D(64, 2, padding="valid"), ReLU(), MaxPool2D(2)],
+    ]
+    if dropout_after_blocks is not None:
+        for block in blocks:
+            block.append(Dropout(dropout_after_blocks))
+    return [
+        *blocks[0],
+        *blocks[1],
+        Flatten(),
+        Dense(64),
+        ReLU(),
+        Dropout(dropout),
+        Dense(1),
+        Sigmoid(),
+    ]
 
 
 def build_blog_model(
@@ -49,25 +76,8 @@ def build_blog_model(
     """
     if isinstance(image_size, int):
         image_size = (image_size, image_size)
-    blocks = [
-        [Conv2D(32, 2, padding="same"), ReLU(), MaxPool2D(2)],
-        [Conv2D(64, 2, padding="valid"), ReLU(), MaxPool2D(2)],
-    ]
-    if dropout_after_blocks is not None:
-        for block in blocks:
-            block.append(Dropout(dropout_after_blocks))
     model = Sequential(
-        [
-            *blocks[0],
-            *blocks[1],
-            Flatten(),
-            Dense(64),
-            ReLU(),
-            Dropout(dropout),
-            Dense(1),
-            Sigmoid(),
-        ],
-        name="blog_convnet",
+        blog_model_layers(dropout, dropout_after_blocks), name=BLOG_MODEL_NAME
     )
     model.build((*image_size, 3), seed=seed)
     model.compile(RMSprop(learning_rate=learning_rate))

@@ -265,23 +265,26 @@ def _count_images(data: Path) -> int:
     )
 
 
-def check_training_memory(rows: list, args: argparse.Namespace) -> None:
+def check_training_memory(
+    rows: list, args: argparse.Namespace, cached_images: bool = True
+) -> None:
     """Reject an ``args.image_size`` whose training clearly cannot fit in memory.
 
     Only sizes whose `estimate_training_bytes` exceeds the machine's physical memory
-    are rejected, so a size that passes may still run out of memory.
+    are rejected, so a size that passes may still run out of memory. Without
+    ``cached_images`` (Keras reads each batch from disk) only the weights count.
     """
     memory = _memory_bytes()
     if memory is None or not args.data.is_dir():
         return
-    images = _count_images(args.data)
+    images = _count_images(args.data) if cached_images else 0
     needed = estimate_training_bytes(rows, images)
     if needed > memory:
+        what = f"the weights and {images} image files" if images else "the weights"
         raise CommandError(
             f"--image-size {args.image_size} needs an estimated "
-            f"{_format_bytes(needed)} of memory for the weights and {images} image "
-            f"files, more than the {_format_bytes(memory)} of this machine. Choose "
-            "a smaller --image-size."
+            f"{_format_bytes(needed)} of memory for {what}, more than the "
+            f"{_format_bytes(memory)} of this machine. Choose a smaller --image-size."
         )
 
 

@@ -361,10 +361,6 @@ def explain_pool(
 
 # A whole model
 
-# Side of the blog's model that `blog_model_template` builds: small, and more than
-# the 6 pixels the model needs.
-TEMPLATE_IMAGE_SIZE = 32
-
 
 @dataclass(frozen=True)
 class LayerShape:
@@ -447,21 +443,16 @@ def minimum_image_size(layers, channels: int = 3, limit: int = 4096) -> int:
 
 
 def blog_model_template(dropout: float = 0.25, dropout_after_blocks=None):
-    """Return the blog's model built for 32x32 images, to read its layers from.
+    """Return the blog's model with its layers not built, to read its layers from.
 
-    `layer_shapes` then works out any other input size from these layers without
-    allocating its weights.
-
-    NOTE: `build_blog_model` always builds the weights, so this builds them for a
-    small input (about 200,000 parameters) rather than for the requested size.
+    `layer_shapes` then works out any input size from these layers without
+    allocating weights.
     """
-    from .blog_model import build_blog_model
+    from .blog_model import BLOG_MODEL_NAME, blog_model_layers
+    from .model import Sequential
 
-    return build_blog_model(
-        TEMPLATE_IMAGE_SIZE,
-        dropout=dropout,
-        dropout_after_blocks=dropout_after_blocks,
-    )
+    layers = blog_model_layers(dropout, dropout_after_blocks)
+    return Sequential(layers, name=BLOG_MODEL_NAME)
 
 
 def format_summary(name: str, rows: list[LayerShape]) -> str:

@@ -14,7 +14,9 @@ from pathlib import Path
 from convnet_from_scratch.blog_model import BLOG_AUGMENTATION, BLOG_RESCALE
 from convnet_from_scratch.cli import (
     CommandError,
+    check_image_size,
     check_run_folder,
+    check_training_memory,
     finish_run,
     split_files,
 )
@@ -23,6 +25,7 @@ from convnet_from_scratch.data import (
     find_classes,
     list_class_files,
 )
+from convnet_from_scratch.explain import blog_model_template
 
 from .compat import ImageDataGenerator, keras, tf, versions
 from .model import _image_shape, build_model
@@ -213,8 +216,11 @@ def run_train(args: argparse.Namespace) -> int:
     the rest of the process.
     """
     check_run_folder(args.out, args.overwrite, names=RUN_FILES)
-    # Reject a too small image size before reading any photo.
+    # Reject a too small or too large image size before reading any photo.
     _image_shape(args.image_size)
+    template = blog_model_template(args.dropout, args.block_dropout)
+    rows = check_image_size(template.layers, (args.image_size, args.image_size))
+    check_training_memory(rows, args, cached_images=False)
     # NumPy's global generator is the one ImageDataGenerator draws from.
     keras.utils.set_random_seed(args.seed)
     tf.config.experimental.enable_op_determinism()

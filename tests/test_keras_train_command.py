@@ -266,6 +266,17 @@ def test_too_small_image_is_one_line_exit_2(photos, tmp_path, capsys):
     assert "at least 6x6 pixels" in lines[0]
 
 
+def test_huge_image_is_one_line_exit_2(photos, tmp_path, capsys):
+    # The first dense layer alone would have 2.6e12 weights at 100000x100000.
+    out = tmp_path / "run"
+    code = main(["train", str(photos), "--out", str(out), "--image-size", "100000"])
+    assert code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "--image-size 100000 needs an estimated" in lines[0]
+    assert "for the weights, more than" in lines[0]
+
+
 def test_earlier_run_is_kept(photos, tmp_path, capsys):
     out = tmp_path / "run"
     out.mkdir()
