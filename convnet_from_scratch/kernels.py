@@ -391,6 +391,7 @@ def _conv2d_relu_max_pool2d_forward_loops(
     cell_rows,
     cell_cols,
     out,
+    store_argmax,
     argmax,
 ):
     # xp_rows is the input with its padding already added, so no window reads outside
@@ -472,7 +473,9 @@ def _conv2d_relu_max_pool2d_forward_loops(
                                 where[k] = corner if better else where[k]
                 for k in range(c_out):
                     out[n, pool_i, pool_j, k] = max(best[k], 0.0)
-                    argmax[n, pool_i, pool_j, k] = where[k]
+                if store_argmax:
+                    for k in range(c_out):
+                        argmax[n, pool_i, pool_j, k] = where[k]
 
 
 @njit(parallel=True, cache=True)
@@ -601,7 +604,8 @@ def conv2d_relu_max_pool2d_forward(
     strides: tuple[int, int],
     pads: tuple[int, int, int, int],
     pool_size: tuple[int, int],
-) -> tuple[np.ndarray, np.ndarray]:
+    return_argmax: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Convolve, apply ReLU and max-pool in one pass (Numba).
 
     Equal, up to float rounding, to ``max_pool2d_forward(relu(conv2d_forward(x,
@@ -616,6 +620,9 @@ def conv2d_relu_max_pool2d_forward(
         ``(f_h, f_w, C_in, C_out)``.
     pool_size : (int, int)
         Pooling window ``(p_h, p_w)``, which is also the pooling stride.
+    return_argmax : bool, default=True
+        False skips writing ``argmax``, which only the backward pass reads and which
+        is as large as ``out``, and returns None in its place.
 
     Returns
     -------
@@ -644,7 +651,7 @@ def conv2d_relu_max_pool2d_forward(
 
     shape = (x.shape[0], h_pool, w_pool, kernel.shape[3])
     out = np.empty(shape, dtype=x.dtype)
-    argmax = np.empty(shape, dtype=np.int32)
+    argmax = np.empty(shape if return_argmax else (1, 1, 1, 1), dtype=np.int32)
     s_h, s_w = strides
     p_h, p_w = pool_size
     xp = _pad_input(x, pads)
@@ -660,9 +667,10 @@ def conv2d_relu_max_pool2d_forward(
         p_w,
         *_window_cells(pool_size),
         out,
+        return_argmax,
         argmax,
     )
-    return out, argmax
+    return out, (argmax if return_argmax else None)
 
 
 def conv2d_relu_max_pool2d_backward(

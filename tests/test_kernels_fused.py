@@ -235,3 +235,25 @@ def test_fused_output_size_matches_padded_size():
     h_conv = padded_output_size(9, 2, 1, 0, 1)
     w_conv = padded_output_size(8, 3, 1, 1, 1)
     assert out.shape == (1, h_conv // 2, w_conv // 3, 4)
+
+
+def test_fused_forward_without_argmax_same_output():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((3, 11, 10, 5)).astype(np.float32)
+    kernel = rng.standard_normal((2, 3, 5, 9)).astype(np.float32)
+    bias = rng.standard_normal(9).astype(np.float32)
+    args = (x, kernel, bias, (1, 2), (1, 0, 1, 1), (2, 2))
+    out, argmax = kernels.conv2d_relu_max_pool2d_forward(*args)
+    bare, no_argmax = kernels.conv2d_relu_max_pool2d_forward(*args, return_argmax=False)
+    assert argmax.shape == out.shape
+    assert no_argmax is None
+    np.testing.assert_array_equal(bare, out)
+
+
+def test_fused_inference_keeps_nothing_for_backward():
+    model = build_blog_model(20)
+    x = np.zeros((2, 20, 20, 3), np.float32)
+    model.predict(x)
+    block = model._steps()[0]
+    with pytest.raises(RuntimeError, match=r"forward\(x, training=True\)"):
+        block.backward(np.zeros((2, 10, 10, 32), np.float32))

@@ -402,7 +402,7 @@ def test_forward_before_build_is_rejected():
 def test_backward_before_forward_is_rejected(make_layer):
     layer = built(make_layer(), (8, 8, 3))
 
-    with pytest.raises(RuntimeError, match=r"Call forward\(x\) before backward"):
+    with pytest.raises(RuntimeError, match=r"forward\(x, training=True\) before"):
         layer.backward(np.zeros((1, 8, 8, 3)))
 
 

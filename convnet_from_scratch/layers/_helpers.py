@@ -63,5 +63,5 @@ def require_forward(layer: Layer, ran_forward: bool) -> None:
     if not ran_forward:
         raise RuntimeError(
             f"Layer {layer.name!r} has no forward pass to differentiate. Call "
-            "forward(x) before backward(grad_output)."
+            "forward(x, training=True) before backward(grad_output)."
         )

@@ -75,13 +75,15 @@ class ConvReLUMaxPool:
             conv.strides,
             conv.pads,
             self.pool.pool_size,
+            return_argmax=training,
         )
         # The layers' own caches would now describe an older batch; clearing them
         # makes a stray call to their backward raise instead of using stale data.
         conv._x = None
         self.relu._positive = None
         self.pool._cache = None
-        self._cache = (x, out, argmax)
+        # Inference keeps nothing for backward: argmax alone is as large as out.
+        self._cache = (x, out, argmax) if training else None
         return out
 
     def backward(
