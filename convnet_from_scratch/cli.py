@@ -57,7 +57,8 @@ def _parse_int(text: str, minimum: int, expected: str) -> int:
     return value
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """Parse an option that takes an int of 1 or more, such as --batch-size."""
     return _parse_int(text, 1, "a positive int")
 
 
@@ -66,7 +67,8 @@ def non_negative_int(text: str) -> int:
     return _parse_int(text, 0, "a non-negative int")
 
 
-def _fraction(text: str) -> float:
+def open_fraction(text: str) -> float:
+    """Parse an option that takes a number strictly between 0 and 1."""
     value = _parse_float(text)
     if not 0.0 < value < 1.0:
         raise argparse.ArgumentTypeError(f"expected a value in (0, 1), got {value}")
@@ -101,19 +103,19 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="run folder to write")
     parser.add_argument(
         "--epochs",
-        type=_positive_int,
+        type=positive_int,
         default=50,
         help="passes over the training images (default: 50)",
     )
     parser.add_argument(
         "--batch-size",
-        type=_positive_int,
+        type=positive_int,
         default=32,
         help="images per gradient step (default: 32)",
     )
     parser.add_argument(
         "--image-size",
-        type=_positive_int,
+        type=positive_int,
         default=75,
         help="images are resized to this square side, in pixels (default: 75)",
     )
@@ -142,14 +144,14 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--validation-fraction",
-        type=_fraction,
+        type=open_fraction,
         default=0.2,
         help="share of each class held out when DATA has no train/ and validation/ "
         "folders (default: 0.2)",
     )
     parser.add_argument(
         "--folds",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="K",
         help="split a folder of class folders into K stratified folds (seeded by "
@@ -672,7 +674,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     summary.add_argument(
         "--image-size",
-        type=_positive_int,
+        type=positive_int,
         default=75,
         help="square side of the input images, in pixels (default: 75)",
     )

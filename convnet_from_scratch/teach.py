@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .cli import non_negative_int
+from .cli import non_negative_int, open_fraction, positive_int
 from .explain import (
     explain_conv,
     explain_model,
@@ -252,13 +252,13 @@ def _add_pictures(subparsers) -> None:
     )
     confusion.add_argument(
         "--validation-fraction",
-        type=float,
+        type=open_fraction,
         help="share of each class held out when DATA is split (default: the one in "
         "history.json beside the model, else 0.2)",
     )
     confusion.add_argument(
         "--batch-size",
-        type=int,
+        type=positive_int,
         default=32,
         help="images per prediction step (default: 32)",
     )

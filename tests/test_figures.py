@@ -436,3 +436,32 @@ def test_confusion_command_missing_data(capsys, tmp_path, small_model):
     )  # fmt: skip
     assert status == 2
     assert "Data folder not found" in err
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--validation-fraction", "1.5", "expected a value in (0, 1), got 1.5"),
+        ("--validation-fraction", "0", "expected a value in (0, 1), got 0.0"),
+        ("--batch-size", "0", "expected a positive int, got 0"),
+    ],
+)
+def test_confusion_rejects_bad_options(
+    capsys, tmp_path, small_model, option, value, message
+):
+    small_model.save(tmp_path / "model.npz")
+    with pytest.raises(SystemExit) as raised:
+        cli.main(
+            [
+                "confusion",
+                str(tmp_path / "model.npz"),
+                str(tmp_path),
+                "--out",
+                str(tmp_path / "out"),
+                option,
+                value,
+            ]
+        )
+    assert raised.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}: {message}" in err
