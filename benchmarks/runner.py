@@ -243,6 +243,16 @@ def _int_list(text: str) -> list[int]:
     return values
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
 def _names(allowed: tuple[str, ...]):
     def parse(text: str) -> list[str]:
         names = [v for v in text.split(",") if v]
@@ -265,11 +275,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="a check of about a minute: 75x75, batch 32, one repeat, short "
-        "timings, the pipeline only with the cache, no compile measurement, and "
-        "Numba's own cache, so only the first --quick run compiles",
+        help="a check of about a minute, not a measurement to hold against the "
+        "targets: 75x75, batch 32, one repeat (replacing --sizes, --batch-sizes and "
+        "--repeats), short timings, the pipeline only with the cache, no compile "
+        "measurement, and Numba's own cache, so the first --quick run also compiles "
+        "(about 20 s more)",
     )
-    parser.add_argument("--out", type=Path, default=Path("benchmark-results"))
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("benchmark-results"),
+        help="folder for benchmarks.md, .json and .png (default: benchmark-results)",
+    )
     parser.add_argument(
         "--engines",
         type=_names(ENGINES),
@@ -279,7 +296,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workloads", type=_names(WORKLOADS), default=list(WORKLOADS))
     parser.add_argument("--sizes", type=_int_list, default=[75, 150, 300])
     parser.add_argument("--batch-sizes", type=_int_list, default=[16, 32, 64])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--repeats",
+        type=_positive_int,
+        default=3,
+        help="times every measurement runs, engines alternating (default: 3)",
+    )
     parser.add_argument(
         "--threads", type=int, default=2, help="threads of every engine (default: 2)"
     )
@@ -350,7 +372,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SystemExit(
+            f"Cannot use --out {args.out} as the output folder: {error.strerror}. "
+            "Give a folder, or a path that does not exist yet."
+        ) from None
     engines = list(args.engines)
     if "torch" in engines and not torch_available(args.torch_python):
         print(f"torch does not import in {args.torch_python}; skipping it.")

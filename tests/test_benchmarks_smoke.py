@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.report import summarise
+from benchmarks.runner import main, parse_args
 
 REPO = Path(__file__).resolve().parent.parent
 PHOTOS = Path(
@@ -133,3 +134,21 @@ def test_failed_worker_is_reported_not_summarised():
     assert row["engine"] == "numba"
     assert "train_vs_keras" not in row
     assert summary["matmul_gflops"] is None
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "two"])
+def test_repeats_must_be_positive(capsys, value):
+    with pytest.raises(SystemExit) as raised:
+        parse_args(["--repeats", value])
+    assert raised.value.code == 2
+    assert "argument --repeats: expected a positive integer" in capsys.readouterr().err
+
+
+def test_out_that_is_a_file_is_one_line(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder")
+    with pytest.raises(SystemExit) as raised:
+        main(["--out", str(afile), "--workloads", "model", "--no-compile"])
+    message = str(raised.value.code)
+    assert message.startswith(f"Cannot use --out {afile} as the output folder")
+    assert afile.read_text() == "not a folder"
