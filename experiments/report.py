@@ -433,8 +433,12 @@ class Report:
             self.command,
             "```",
             "",
-            "Finished runs are reused; each run's folder holds its `history.json`, "
-            "`train.log` and the command in `run.json`.",
+            "Finished runs are reused. The run folders are kept outside the "
+            "repository, so on a machine without them this command trains all "
+            f"{len(self.runs)} runs again; `--report-only` rebuilds the page from "
+            "the run folders it finds without training. Each run's folder holds its "
+            "`history.json`, and the runs that the runner started also hold their "
+            "`train.log` and their command in `run.json`.",
             "",
             f"Every run trains on {settings.image_size}x{settings.image_size} "
             f"images in batches of {settings.batch_size} for {settings.epochs} "
