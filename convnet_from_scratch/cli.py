@@ -282,10 +282,12 @@ def check_training_memory(
     images = _count_images(args.data) if cached_images else 0
     needed = estimate_training_bytes(rows, images)
     if needed > memory:
-        what = f"the weights and {images} image files" if images else "the weights"
+        contents = "the weights"
+        if images:
+            contents = f"the weights and {images} image files"
         raise CommandError(
             f"--image-size {args.image_size} needs an estimated "
-            f"{_format_bytes(needed)} of memory for {what}, more than the "
+            f"{_format_bytes(needed)} of memory for {contents}, more than the "
             f"{_format_bytes(memory)} of this machine. Choose a smaller --image-size."
         )
 

@@ -158,6 +158,20 @@ def _check_conv_arrays(x, kernel, strides, pads):
         )
 
 
+def _forward_arrays(x, kernel, bias, strides, pads):
+    """Check the forward arrays; return them contiguous in the dtype of ``x``."""
+    x = np.ascontiguousarray(x)
+    kernel = np.ascontiguousarray(kernel, dtype=x.dtype)
+    bias = np.ascontiguousarray(bias, dtype=x.dtype)
+    _check_conv_arrays(x, kernel, strides, pads)
+    if bias.shape != (kernel.shape[3],):
+        raise ValueError(
+            f"Expected bias of shape ({kernel.shape[3]},), one value per output "
+            f"channel. Received bias.shape={bias.shape}."
+        )
+    return x, kernel, bias
+
+
 def _conv_output_hw(x_shape, window, strides, pads):
     top, bottom, left, right = pads
     h_out = padded_output_size(x_shape[1], window[0], strides[0], top, bottom)
@@ -179,15 +193,7 @@ def conv2d_forward(
     ``strides`` ``(s_h, s_w)``, ``pads`` ``(top, bottom, left, right)``. Returns
     ``(N, H_out, W_out, C_out)`` in the dtype of ``x``.
     """
-    x = np.ascontiguousarray(x)
-    kernel = np.ascontiguousarray(kernel, dtype=x.dtype)
-    bias = np.ascontiguousarray(bias, dtype=x.dtype)
-    _check_conv_arrays(x, kernel, strides, pads)
-    if bias.shape != (kernel.shape[3],):
-        raise ValueError(
-            f"Expected bias of shape ({kernel.shape[3]},), one value per output "
-            f"channel. Received bias.shape={bias.shape}."
-        )
+    x, kernel, bias = _forward_arrays(x, kernel, bias, strides, pads)
     h_out, w_out = _conv_output_hw(x.shape, kernel.shape[:2], strides, pads)
 
     out = np.empty((x.shape[0], h_out, w_out, kernel.shape[3]), dtype=x.dtype)
@@ -636,15 +642,7 @@ def conv2d_relu_max_pool2d_forward(
         whose width is ``W_padded = W + left + right``. Where ``out`` is 0 it may
         name any cell of the pooling window, because ReLU then passes no gradient.
     """
-    x = np.ascontiguousarray(x)
-    kernel = np.ascontiguousarray(kernel, dtype=x.dtype)
-    bias = np.ascontiguousarray(bias, dtype=x.dtype)
-    _check_conv_arrays(x, kernel, strides, pads)
-    if bias.shape != (kernel.shape[3],):
-        raise ValueError(
-            f"Expected bias of shape ({kernel.shape[3]},), one value per output "
-            f"channel. Received bias.shape={bias.shape}."
-        )
+    x, kernel, bias = _forward_arrays(x, kernel, bias, strides, pads)
     _, _, h_pool, w_pool = _fused_geometry(
         x.shape, kernel.shape, strides, pads, pool_size
     )

@@ -139,13 +139,13 @@ def split_dataset(source, dest, validation=0.2, seed=0):
                     f"Photo id {identifier} is in class {name!r} in {source} but in "
                     f"class {placed_class!r} in {dest / split}; remove one of them."
                 )
-        result, wanted = _split_class(name, files, placed, dest, validation, seed)
+        result, requested = _split_class(name, files, placed, dest, validation, seed)
         summary.classes.append(result)
-        if result.validation != wanted:
+        if result.validation != requested:
             total = result.train + result.validation
             differences.append(
                 f"{name}: {result.validation} of {total} photos in validation/, "
-                f"{wanted} requested"
+                f"{requested} requested"
             )
         else:
             _warn_empty_side(result, validation)
@@ -231,7 +231,7 @@ def _split_class(name, files, placed, dest, validation, seed):
     Returns
     -------
     result : ClassSplit
-    wanted : int
+    requested : int
         The validation photos that ``validation`` requests for this class.
     """
     sides = {
@@ -252,8 +252,8 @@ def _split_class(name, files, placed, dest, validation, seed):
     }
 
     total = len(set(files) | set(sides))
-    wanted = round(total * validation)
-    missing = max(0, wanted - sum(split == "validation" for split in sides.values()))
+    requested = round(total * validation)
+    missing = max(0, requested - sum(split == "validation" for split in sides.values()))
     # A string seed is hashed with SHA-512 by `random`, so the order does not
     # depend on PYTHONHASHSEED; each class gets its own stream.
     random.Random(f"{seed}/{name}").shuffle(new_ids)
@@ -270,7 +270,7 @@ def _split_class(name, files, placed, dest, validation, seed):
             continue
         if _copy_missing(files[identifier], dest / split / name):
             result.copied += 1
-    return result, wanted
+    return result, requested
 
 
 def _warn_empty_side(result, validation):

@@ -1,7 +1,7 @@
 """Ctrl-C during ``python -m scraper download`` while the image server stalls.
 
 A helper thread sends SIGINT to the main thread once the stand-in has received the
-first image requests, which it keeps open without answering. The checks count requests
+first image requests, which it keeps open without responding. The checks count requests
 instead of timing the run: after the interrupt, no retry and no new download may
 start.
 """
