@@ -190,7 +190,9 @@ def check_run_folder(out: Path, overwrite: bool, names=RUN_FILES) -> None:
             "Choose another --out or pass --overwrite."
         )
 
-    # Find an unwritable folder now, not after hours of training.
+    # Find an unwritable folder now, not after hours of training. Folders made for
+    # the check are removed again, so a run that fails later leaves none behind.
+    created = [folder for folder in (out, *out.parents) if not folder.exists()]
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out):
@@ -200,6 +202,10 @@ def check_run_folder(out: Path, overwrite: bool, names=RUN_FILES) -> None:
             f"--out {out} cannot be written ({error.strerror}). Choose a folder you "
             "can write to."
         ) from None
+    finally:
+        for folder in created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 def check_image_size(

@@ -39,6 +39,14 @@ def test_negative_seed_names_option(capsys, tmp_path):
     assert "argument --seed: expected a non-negative int, got -1" in err
 
 
+def test_missing_data_leaves_no_out_folder(capsys, tmp_path):
+    out = tmp_path / "new" / "run"
+    status, _, err = run(capsys, "train", tmp_path / "missing", "--out", out)
+    assert status == 2
+    assert f"Data folder not found: {tmp_path / 'missing'}" in err
+    assert not (tmp_path / "new").exists()
+
+
 def test_small_image_size_names_minimum(capsys, tmp_path, no_photo_loading):
     out = tmp_path / "run"
     status, _, err = run(capsys, "train", tmp_path, "--out", out, "--image-size", "3")
